@@ -1,0 +1,98 @@
+"""Inreach: the app factory."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, redirect, url_for
+
+from config import load_config
+from crm.database import tune_sqlite
+from crm.extensions import bootstrap, csrf, db, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+
+
+def create_app(config: str | dict[str, Any] | None = None) -> Flask:
+    """Build the app. `config` is an environment name or a mapping of overrides of the test
+    environment's settings. Never starts a scheduler: `inreach run` does."""
+    app = Flask(__name__, template_folder=str(TEMPLATES_DIR), instance_relative_config=True)
+    if isinstance(config, dict):
+        app.config.from_mapping(load_config(config.get("ENV_NAME", "test")))
+        app.config.from_mapping(config)
+    else:
+        app.config.from_mapping(load_config(config))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _defaults_from_instance(app)
+
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            tune_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    _register_models()
+    _register_blueprints(app)
+
+    from crm import cli
+    from crm.web import access, errors, templating
+
+    cli.register(app)
+
+    access.init_app(app)
+    errors.init_app(app)
+    templating.init_app(app)
+
+    @app.get("/")
+    @access.authenticated
+    def home():
+        return redirect(url_for("partners.index"))
+
+    access.check_declared(app)
+    return app
+
+
+def _defaults_from_instance(app: Flask) -> None:
+    """SQLite in the instance folder, and a development secret key made once and kept there."""
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = (
+            f"sqlite:///{Path(app.instance_path) / 'inreach.db'}"
+        )
+    if not app.config.get("STORAGE_DIR"):
+        app.config["STORAGE_DIR"] = str(Path(app.instance_path) / "storage")
+    if not app.config.get("SECRET_KEY"):
+        if app.config["ENV_NAME"] == "production":
+            raise RuntimeError("set INREACH_SECRET_KEY in production")
+        key_file = Path(app.instance_path) / "secret_key"
+        if not key_file.exists():
+            key_file.touch(mode=0o600)
+            key_file.write_text(secrets.token_hex(32))
+        app.config["SECRET_KEY"] = key_file.read_text().strip()
+
+
+def _register_models() -> None:
+    # Imported for their side effect: every model is mapped before the first query.
+    import crm.auth.loader  # noqa: F401
+    import crm.auth.models  # noqa: F401
+    import crm.partners.models  # noqa: F401
+    import crm.workspaces.models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from crm.auth.views import bp as auth
+    from crm.partners.views import bp as partners
+    from crm.workspaces.views import bp as workspaces
+
+    for blueprint in (auth, workspaces, partners):
+        app.register_blueprint(blueprint)

@@ -1,0 +1,1 @@
+"""Accounts and login: users are global, their rights live in workspace memberships."""

@@ -1,0 +1,1 @@
+"""Community organizations: the partners a jail finds, courts and keeps."""

@@ -1,0 +1,71 @@
+"""Workspace and Membership."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.auth.models import User
+from crm.database import new_public_id, utcnow
+from crm.extensions import db
+from crm.roles import Role
+from crm.tenancy import WorkspaceScoped, global_model
+
+
+@global_model
+class Workspace(db.Model):
+    """One jail system: a sheriff's office, a county, or a regional coalition."""
+
+    __tablename__ = "workspaces"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, default=new_public_id, unique=True, nullable=False
+    )
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    slug: Mapped[str] = mapped_column(String(63), unique=True, nullable=False)
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+
+    def __repr__(self) -> str:
+        return f"<Workspace {self.slug}>"
+
+
+class Membership(WorkspaceScoped, db.Model):
+    """A user's role in one workspace; a partner's membership names their organization."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        Index("uq_memberships_workspace_id_user_id", "workspace_id", "user_id", unique=True),
+        Index("ix_memberships_user_id", "user_id"),
+        CheckConstraint(
+            "(role = 'partner') = (organization_id IS NOT NULL)", name="partner_has_organization"
+        ),
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    role: Mapped[Role] = mapped_column(
+        Enum(
+            Role,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [r.value for r in e],
+            create_constraint=True,
+            name="role",
+        ),
+        nullable=False,
+    )
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+    workspace: Mapped[Workspace] = relationship(lazy="joined", innerjoin=True)
+    organization = relationship("Organization", foreign_keys=[organization_id])
+
+    def __repr__(self) -> str:
+        return f"<Membership user={self.user_id} workspace={self.workspace_id} {self.role}>"

@@ -1,0 +1,101 @@
+"""The world every test starts from: workspaces A and B, a user of each role in each, and in
+each workspace two organizations, X (the partner user's own) and Y (someone else's).
+
+Only plain values leave this module (ids, public ids, emails), never ORM objects: a test's
+session must load what it uses in its own scope.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from crm.auth.services import create_user
+from crm.extensions import db
+from crm.partners.models import Organization, OrganizationKind, Stage
+from crm.roles import Role
+from crm.tenancy import workspace_context
+from crm.workspaces.models import Membership
+from crm.workspaces.services import add_membership, create_workspace
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass(frozen=True)
+class Member:
+    email: str
+    password: str
+    user_id: int
+    role: Role
+    membership_public_id: uuid.UUID
+
+
+@dataclass
+class Side:
+    """One workspace of the world."""
+
+    key: str
+    id: int
+    slug: str
+    name: str
+    members: dict[Role, Member] = field(default_factory=dict)
+    # model -> public id of a record owned by the partner's organization X (or X itself)
+    own: dict[type, uuid.UUID] = field(default_factory=dict)
+    # model -> public id of a record of organization Y, which the partner may not see
+    other_org: dict[type, uuid.UUID] = field(default_factory=dict)
+    org_x_id: int = 0
+    org_y_id: int = 0
+
+    def __getattr__(self, name: str) -> Member:
+        try:
+            return self.members[Role(name)]
+        except (ValueError, KeyError):
+            raise AttributeError(name) from None
+
+
+@dataclass
+class World:
+    a: Side
+    b: Side
+
+    def sides(self):
+        return (self.a, self.b)
+
+
+def _side(key: str, timezone: str) -> Side:
+    workspace = create_workspace(f"Workspace {key.upper()} County", timezone)
+    side = Side(key=key, id=workspace.id, slug=workspace.slug, name=workspace.name)
+    with workspace_context(workspace.id):
+        org_x = Organization(
+            name=f"{key.upper()} Partner Org X",
+            kind=OrganizationKind.CIVIC,
+            stage=Stage.ACTIVE,
+            mission="Mission X",
+            interests="Secret notes X",
+        )
+        org_y = Organization(
+            name=f"{key.upper()} Other Org Y",
+            kind=OrganizationKind.FAITH_BASED,
+            stage=Stage.IDENTIFIED,
+            mission="Mission Y",
+            interests="Secret notes Y",
+        )
+        db.session.add_all([org_x, org_y])
+        db.session.flush()
+        side.org_x_id, side.org_y_id = org_x.id, org_y.id
+        for role in Role:
+            user = create_user(f"{role.value}@{key}.example", PASSWORD, name=f"{role.label} {key}")
+            membership = add_membership(user, role, org_x.id if role is Role.PARTNER else None)
+            side.members[role] = Member(user.email, PASSWORD, user.id, role, membership.public_id)
+        # a second partner, of organization Y: the record of someone else's organization
+        other = create_user(f"partner-y@{key}.example", PASSWORD, name=f"Partner Y {key}")
+        other_membership = add_membership(other, Role.PARTNER, org_y.id)
+        side.own[Organization] = org_x.public_id
+        side.other_org[Organization] = org_y.public_id
+        side.own[Membership] = side.members[Role.PARTNER].membership_public_id
+        side.other_org[Membership] = other_membership.public_id
+    return side
+
+
+def build_world() -> World:
+    return World(a=_side("a", "America/Chicago"), b=_side("b", "America/New_York"))
