@@ -83,8 +83,10 @@ def _defaults_from_instance(app: Flask) -> None:
 
 def _register_models() -> None:
     # Imported for their side effect: every model is mapped before the first query.
+    import crm.audit.models  # noqa: F401
     import crm.auth.loader  # noqa: F401
     import crm.auth.models  # noqa: F401
+    import crm.messaging.models  # noqa: F401
     import crm.partners.models  # noqa: F401
     import crm.workspaces.models  # noqa: F401
 

@@ -10,6 +10,8 @@ from sqlalchemy import DateTime, Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
+from crm import clock
+
 # Stable constraint names, so Alembic (and SQLite's batch mode) can find them again.
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -41,10 +43,6 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class Base(DeclarativeBase):
     registry = registry(
         metadata=MetaData(naming_convention=NAMING_CONVENTION),
@@ -53,8 +51,8 @@ class Base(DeclarativeBase):
 
 
 class Timestamped:
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now, nullable=False)
 
 
 def new_public_id() -> uuid.UUID:

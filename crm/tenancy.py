@@ -101,6 +101,11 @@ class WorkspaceScoped:
 
     public_id: Mapped[uuid.UUID] = mapped_column(Uuid, default=new_public_id, nullable=False)
 
+    def workspace_optional(self) -> bool:
+        """True for the rare record that belongs to no workspace (an account email): it is
+        then invisible from every workspace and handled only in all_workspaces()."""
+        return False
+
 
 class OrganizationOwned(WorkspaceScoped):
     """Mixin of records owned by one organization: partner users see only their own."""
@@ -333,6 +338,12 @@ def _check_writes(session, _flush_context, _instances) -> None:
 
 def _stamp_new(obj: WorkspaceScoped, scope: Scope | None) -> None:
     name = type(obj).__name__
+    if obj.workspace_optional():
+        if obj.workspace_id is not None:
+            raise WorkspaceMismatchError(f"a {name} of this kind belongs to no workspace")
+        if obj.public_id is None:
+            obj.public_id = new_public_id()
+        return
     if scope is None:
         raise NoWorkspaceError(f"new {name} with no workspace bound")
     if scope.all_workspaces:

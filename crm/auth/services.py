@@ -6,9 +6,9 @@ import secrets
 
 from sqlalchemy import select
 
+from crm import clock
 from crm.auth.models import User
 from crm.auth.passwords import hash_password, needs_rehash, verify_password
-from crm.database import utcnow
 from crm.extensions import db
 
 MIN_PASSWORD_LENGTH = 8
@@ -62,7 +62,7 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
+    user.last_login_at = clock.now()
     return user
 
 

@@ -8,8 +8,9 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crm import clock
 from crm.auth.models import User
-from crm.database import new_public_id, utcnow
+from crm.database import new_public_id
 from crm.extensions import db
 from crm.roles import Role
 from crm.tenancy import WorkspaceScoped, global_model
@@ -28,7 +29,7 @@ class Workspace(db.Model):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     slug: Mapped[str] = mapped_column(String(63), unique=True, nullable=False)
     timezone: Mapped[str] = mapped_column(String(64), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now, nullable=False)
 
     def __repr__(self) -> str:
         return f"<Workspace {self.slug}>"
@@ -61,7 +62,9 @@ class Membership(WorkspaceScoped, db.Model):
     organization_id: Mapped[int | None] = mapped_column(
         ForeignKey("organizations.id", ondelete="RESTRICT")
     )
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now, nullable=False)
+    # Activity in this workspace only: admins never see when a member was active elsewhere.
+    last_active_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
     workspace: Mapped[Workspace] = relationship(lazy="joined", innerjoin=True)
@@ -69,3 +72,38 @@ class Membership(WorkspaceScoped, db.Model):
 
     def __repr__(self) -> str:
         return f"<Membership user={self.user_id} workspace={self.workspace_id} {self.role}>"
+
+
+class Invitation(WorkspaceScoped, db.Model):
+    """An admin's invitation to join the workspace, accepted through a signed link (72 h)."""
+
+    __tablename__ = "invitations"
+    __audit_exclude__ = ("secret_hash",)
+    __table_args__ = (
+        Index("ix_invitations_workspace_id_created_at", "workspace_id", "created_at"),
+        CheckConstraint(
+            "(role = 'partner') = (organization_id IS NOT NULL)", name="partner_has_organization"
+        ),
+    )
+
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=16, values_callable=lambda e: [r.value for r in e],
+             create_constraint=True, name="role"),
+        nullable=False,
+    )
+    organization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("memberships.id", ondelete="SET NULL")
+    )
+    # sha256 of the link's secret: a leaked database does not hand out working links
+    secret_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(nullable=False)
+    accepted_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    organization = relationship("Organization", foreign_keys=[organization_id])
+    invited_by = relationship("Membership", foreign_keys=[invited_by_id])
