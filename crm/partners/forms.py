@@ -20,15 +20,25 @@ class OrganizationForm(FlaskForm):
         "Kind",
         choices=[SelectChoice("", "Choose a kind…")] + KIND_CHOICES,
         validators=[DataRequired("Choose a kind from the list.")],
+        invalid_choice_message="Choose a kind from the list.",
     )
-    stage = SelectField("Stage", choices=STAGE_CHOICES)
+    stage = SelectField(
+        "Stage", choices=STAGE_CHOICES, invalid_choice_message="Choose a stage from the list."
+    )
     mission = TextAreaField("Mission", validators=[Length(max=TEXT_MAX)])
     interests = TextAreaField(
         "Research notes (staff only)",
         description="What you learned of the organization's interests and clients.",
         validators=[Length(max=TEXT_MAX)],
     )
-    owner = SelectField("Owner (staff only)", choices=[], validate_choice=True)
+    # The choices are the workspace's staff and admins: another workspace's member, a partner
+    # or a made-up id is "not in the list", the same answer the service gives.
+    owner = SelectField(
+        "Owner (staff only)",
+        choices=[],
+        validate_choice=True,
+        invalid_choice_message="Choose an owner from the list.",
+    )
 
 
 class SearchForm(FlaskForm):

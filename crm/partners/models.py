@@ -88,6 +88,7 @@ def name_key(name: str) -> str:
 class Organization(OrganizationRoot, Timestamped, db.Model):
     __tablename__ = "organizations"
     __staff_only__ = ("interests", "owner_id", "owner")
+    __audit_exclude__ = ("name_key",)  # derived from name, which is recorded
     __table_args__ = (
         # workspace first: every list is one workspace's; name_key serves prefix search and sort
         Index("ix_organizations_workspace_id_name_key", "workspace_id", "name_key"),

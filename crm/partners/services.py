@@ -3,6 +3,7 @@ tenancy listener; nothing in this module names a workspace."""
 
 from __future__ import annotations
 
+import sys
 import uuid
 from dataclasses import dataclass
 
@@ -57,6 +58,10 @@ def _clean(data: OrganizationInput) -> dict:
     for name_, value in (("mission", data.mission), ("interests", data.interests)):
         if len(value or "") > TEXT_MAX:
             errors[name_] = f"Use at most {TEXT_MAX:,} characters."
+    # PostgreSQL refuses NUL in text: say so here instead of failing at the flush.
+    for name_, value in (("name", name), ("mission", data.mission), ("interests", data.interests)):
+        if "\x00" in (value or ""):
+            errors.setdefault(name_, "Remove the invisible NUL character from this text.")
     owner = None
     if data.owner:
         owner = find_owner(data.owner)
@@ -103,19 +108,32 @@ def search_organizations(
 ) -> Page:
     """Organizations whose name starts with `query` (any case), filtered, sorted by name."""
     statement = select(Organization).order_by(Organization.name_key, Organization.id)
-    prefix = name_key(query)
+    prefix = name_key(query.replace("\x00", ""))  # no name holds NUL; PostgreSQL refuses it
     if prefix:
         # A range on the binary-collated key uses the (workspace_id, name_key) index on both
         # databases; LIKE would not on PostgreSQL without a special operator class.
-        statement = statement.where(
-            Organization.name_key >= prefix,
-            Organization.name_key < prefix[:-1] + chr(ord(prefix[-1]) + 1),
-        )
+        statement = statement.where(Organization.name_key >= prefix)
+        upper = _after_prefix(prefix)
+        if upper is not None:
+            statement = statement.where(Organization.name_key < upper)
     if kind is not None:
         statement = statement.where(Organization.kind == kind)
     if stage is not None:
         statement = statement.where(Organization.stage == stage)
     return paginate(statement, page, per_page)
+
+
+def _after_prefix(prefix: str) -> str | None:
+    """The least string above every string that starts with `prefix`, in code point order
+    (which is the byte order of UTF-8 that both databases' binary collations use); None when
+    there is none. Skips the surrogates, which no stored text can hold."""
+    stripped = prefix.rstrip(chr(sys.maxunicode))
+    if not stripped:
+        return None
+    following = ord(stripped[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:
+        following = 0xE000
+    return stripped[:-1] + chr(following)
 
 
 def load_organization(public_id: uuid.UUID) -> Organization | None:

@@ -57,11 +57,14 @@ def _show_errors(form: OrganizationForm, error: InvalidInput) -> None:
 @allow(*ALL_ROLES)
 def index():
     search = SearchForm(request.args)
-    valid = search.validate()
+    search.validate()
+    # A bad filter (an old link, an edited URL) is left out; the others still apply.
+    fields = (search.q, search.kind, search.stage)
+    query, kind, stage = ("" if f.errors else (f.data or "") for f in fields)
     page = search_organizations(
-        query=(search.q.data or "") if valid else "",
-        kind=OrganizationKind(search.kind.data) if valid and search.kind.data else None,
-        stage=Stage(search.stage.data) if valid and search.stage.data else None,
+        query=query,
+        kind=OrganizationKind(kind) if kind else None,
+        stage=Stage(stage) if stage else None,
         page=page_number(),
         per_page=current_app.config["PAGE_SIZE"],
     )
