@@ -32,6 +32,12 @@ class BaseConfig:
     BASE_URL = "http://127.0.0.1:5000"
     DEFAULT_TIMEZONE = "America/Chicago"
     PAGE_SIZE = 50
+    SESSION_IDLE_MINUTES = 30
+    SESSION_ABSOLUTE_HOURS = 12
+    # Flask-Limiter: memory:// counts per process; use redis://host:6379/1 in production
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_ENABLED = True
+    LOGIN_FAILURE_LIMIT = "10 per minute;50 per hour"
 
     BOOTSTRAP_SERVE_LOCAL = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
@@ -40,6 +46,11 @@ class BaseConfig:
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_DURATION = 0
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    # HTTPS redirect, HSTS and Secure cookies: always in production, elsewhere only if set.
+    FORCE_HTTPS = False
+    # Number of reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted
+    # (crm/web/security.py); 0 trusts none.
+    PROXY_FIX = 0
     TESTING = False
 
 
@@ -77,7 +88,7 @@ def _coerce(raw: str, default: Any) -> Any:
 
 
 def load_config(name: str | None = None, environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """The settings of environment `name` (default INREACH_ENV or development), env overrides applied."""
+    """Settings of environment `name` (default: INREACH_ENV, else development), env applied."""
     environ = os.environ if environ is None else environ
     name = name or environ.get("INREACH_ENV", "development")
     try:

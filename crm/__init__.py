@@ -10,7 +10,7 @@ from flask import Flask, redirect, url_for
 
 from config import load_config
 from crm.database import tune_sqlite
-from crm.extensions import bootstrap, csrf, db, login_manager, migrate
+from crm.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -36,6 +36,7 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
     bootstrap.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."
@@ -45,11 +46,16 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     _register_models()
     _register_blueprints(app)
 
+    from crm.audit import recorder
+
+    recorder.init_app(app)
+
     from crm import cli
-    from crm.web import access, errors, templating
+    from crm.web import access, errors, security, templating
 
     cli.register(app)
 
+    security.init_app(app)  # before access: HTTPS redirect ahead of the login redirect
     access.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
@@ -92,9 +98,11 @@ def _register_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from crm.audit.views import bp as audit
     from crm.auth.views import bp as auth
+    from crm.messaging.views import bp as messaging
     from crm.partners.views import bp as partners
     from crm.workspaces.views import bp as workspaces
 
-    for blueprint in (auth, workspaces, partners):
+    for blueprint in (auth, workspaces, partners, messaging, audit):
         app.register_blueprint(blueprint)

@@ -28,7 +28,9 @@ main.add_command(routes_command)
 
 
 def register(app: Flask) -> None:
-    for command in (run, demo, create_workspace_command, create_user_command):
+    from crm.messaging.cli import outbox
+
+    for command in (run, demo, create_workspace_command, create_user_command, outbox):
         app.cli.add_command(command)
 
 
@@ -50,7 +52,7 @@ def run(host: str, port: int, threads: int) -> None:
 @with_appcontext
 def demo() -> None:
     """Load the demo workspaces into an empty database, then print the demo logins."""
-    from crm.demo import load_demo, read_logins, save_logins
+    from crm.demo import demo_is_loaded, load_demo, read_logins, save_logins
     from crm.workspaces.models import Workspace
 
     instance = current_app.instance_path
@@ -59,7 +61,7 @@ def demo() -> None:
         db.session.commit()
         save_logins(instance, logins)
         click.echo("Loaded the demo workspaces.")
-    logins = read_logins(instance)
+    logins = read_logins(instance) if demo_is_loaded() else []
     if not logins:
         click.echo("The database already holds workspaces; no demo was loaded.")
         return
@@ -128,6 +130,11 @@ def create_user_command(
             if user is None:
                 generated = None if password else generate_password()
                 user = create_user(email, password or generated, name=name)
+            elif password:
+                raise click.ClickException(
+                    f"{email} already has an account; its password stays as it is "
+                    "(run again without --password-stdin to add the membership)"
+                )
             add_membership(user, role, organization_id)
         except (AccountError, WorkspaceError) as error:
             db.session.rollback()

@@ -29,7 +29,7 @@ def now() -> datetime:
 
 
 @contextmanager
-def frozen(moment: datetime) -> Iterator["Travel"]:
+def frozen(moment: datetime) -> Iterator[Travel]:
     """Stop the clock at `moment` for the block; `travel.forward(...)` moves it on."""
     global _frozen
     previous = _frozen

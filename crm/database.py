@@ -23,7 +23,7 @@ NAMING_CONVENTION = {
 
 
 class UTCDateTime(TypeDecorator):
-    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) as on PostgreSQL."""
+    """Aware datetimes in, aware UTC out, on SQLite (which keeps no zone) as on PostgreSQL."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -52,7 +52,9 @@ class Base(DeclarativeBase):
 
 class Timestamped:
     created_at: Mapped[datetime] = mapped_column(default=clock.now, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        default=clock.now, onupdate=clock.now, nullable=False
+    )
 
 
 def new_public_id() -> uuid.UUID:
@@ -66,7 +68,7 @@ write_intent: ContextVar[bool] = ContextVar("inreach_write_intent", default=Fals
 
 
 def tune_sqlite(engine: Engine) -> None:
-    """WAL, a busy timeout, foreign keys, and transactions we begin ourselves (pysqlite's are wrong)."""
+    """WAL, a busy timeout, foreign keys, and transactions we begin ourselves (not pysqlite)."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

@@ -28,7 +28,8 @@ HARBOR_ORGANIZATIONS = [
         "NAMI Harbor County",
         K.MENTAL_HEALTH,
         S.ACTIVE,
-        "Free peer-led education and support for people living with mental illness and their families.",
+        "Free peer-led education and support for people living with mental illness "
+        "and their families.",
     ),
     (
         "Harbor Area AA/NA Intergroup",
@@ -211,6 +212,13 @@ def load_demo() -> list[DemoLogin]:
         logins.append(DemoLogin(account.email, password, "admin", LAKES))
         add_membership(ana, Role.PARTNER, orgs["Bright Futures Family Services"].id)
     return logins
+
+
+def demo_is_loaded() -> bool:
+    """The demo's workspaces are in this database (its logins file may be another's)."""
+    from crm.workspaces.services import find_workspace, slugify
+
+    return all(find_workspace(slugify(name)) for name in (HARBOR, LAKES))
 
 
 def save_logins(instance_path: str, logins: list[DemoLogin]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 import crm.auth.passwords
 from crm import create_app
-from crm.extensions import db
+from crm.extensions import db, limiter
 from crm.tenancy import ScopedSession, workspace_tables
 from tests import tripwire
 from tests.world import World, build_world
@@ -49,19 +50,44 @@ def worker_name() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
-def fresh_database_url(suffix: str) -> str:
-    """An empty database of the kind under test, private to this worker."""
-    if not TEST_DATABASE_URL:
-        folder = Path(tempfile.mkdtemp(prefix="inreach-test-"))
-        return f"sqlite:///{folder / f'{suffix}.db'}"
+_made: list[str] = []  # databases and folders this process made, removed when it ends
+
+
+def _admin_engine():
     url = make_url(TEST_DATABASE_URL)
-    name = f"{url.database}_{suffix}".lower()
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    return create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+def fresh_database_url(suffix: str) -> str:
+    """An empty database of the kind under test, private to this process (two test runs on
+    one PostgreSQL server never drop each other's databases)."""
+    if not TEST_DATABASE_URL:
+        folder = tempfile.mkdtemp(prefix="inreach-test-")
+        _made.append(folder)
+        return f"sqlite:///{Path(folder) / f'{suffix}.db'}"
+    url = make_url(TEST_DATABASE_URL)
+    name = f"{url.database}_{suffix}_{os.getpid()}".lower()
+    admin = _admin_engine()
     with admin.connect() as connection:
         connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     admin.dispose()
+    _made.append(name)
     return url.set(database=name).render_as_string(hide_password=False)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not _made:
+        return
+    if TEST_DATABASE_URL:
+        admin = _admin_engine()
+        with admin.connect() as connection:
+            for name in _made:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+    else:
+        for folder in _made:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 # Argon2 at its production cost makes every login a tenth of a second; the tests check our
@@ -109,6 +135,7 @@ def _rollback(request, app):
         {"class_": ScopedSession, "bind": connection, "join_transaction_mode": "create_savepoint"}
     )
     tripwire.violations.clear()
+    limiter.reset()
     try:
         yield
     finally:

@@ -77,9 +77,8 @@ def test_switching_workspace_with_unsaved_changes_is_refused(app, world):
     with app.app_context(), all_workspaces():
         org = db.session.get(Organization, world.a.org_x_id)
         org.name = "Changed"
-        with pytest.raises(WorkspaceMismatchError, match="commit"):
-            with workspace_context(world.b.id):
-                pass
+        with pytest.raises(WorkspaceMismatchError, match="commit"), workspace_context(world.b.id):
+            pass
         db.session.rollback()
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from crm import clock
 from crm.auth.services import create_user
 from crm.extensions import db
 from crm.partners.models import Organization, OrganizationKind, Stage
 from crm.roles import Role
 from crm.tenancy import workspace_context
-from crm.workspaces.models import Membership
+from crm.workspaces.models import Invitation, Membership
 from crm.workspaces.services import add_membership, create_workspace
 
 PASSWORD = "correct horse battery staple"
@@ -94,6 +96,17 @@ def _side(key: str, timezone: str) -> Side:
         side.other_org[Organization] = org_y.public_id
         side.own[Membership] = side.members[Role.PARTNER].membership_public_id
         side.other_org[Membership] = other_membership.public_id
+        for records, org in ((side.own, org_x), (side.other_org, org_y)):
+            invitation = Invitation(
+                email=f"invited-{org.id}@{key}.example",
+                role=Role.PARTNER,
+                organization_id=org.id,
+                secret_hash="0" * 64,
+                expires_at=clock.now() + timedelta(days=3),
+            )
+            db.session.add(invitation)
+            db.session.flush()
+            records[Invitation] = invitation.public_id
     return side
 
 

@@ -24,7 +24,8 @@ class AuditEvent(WorkspaceScoped, db.Model):
     at: Mapped[datetime] = mapped_column(default=clock.now, nullable=False)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     actor_label: Mapped[str] = mapped_column(String(254), nullable=False, default="system")
-    action: Mapped[str] = mapped_column(String(20), nullable=False)  # create update delete read export
+    # create, update, delete, read, export
+    action: Mapped[str] = mapped_column(String(20), nullable=False)
     record_type: Mapped[str] = mapped_column(String(60), nullable=False)
     record_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     record_label: Mapped[str] = mapped_column(String(200), nullable=False, default="")

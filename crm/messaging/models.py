@@ -27,7 +27,16 @@ ACCOUNT_KINDS = frozenset({"invitation", "password_reset"})
 
 class Message(WorkspaceScoped, db.Model):
     __tablename__ = "messages"
-    __audit_exclude__ = ("body",)
+    # The decision to send is audited; delivery's own bookkeeping is not a change by anyone.
+    __audit_exclude__ = (
+        "body",
+        "status",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "claimed_at",
+        "sent_at",
+    )
     # Idempotency keys are made by the system (never typed by anyone) and name their own
     # workspace or account, so one global uniqueness tells nobody anything.
     __global_unique__ = ("idempotency_key",)
@@ -55,8 +64,14 @@ class Message(WorkspaceScoped, db.Model):
     subject: Mapped[str] = mapped_column(String(200), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
     status: Mapped[MessageStatus] = mapped_column(
-        Enum(MessageStatus, native_enum=False, length=16, create_constraint=True,
-             values_callable=lambda e: [m.value for m in e], name="message_status"),
+        Enum(
+            MessageStatus,
+            native_enum=False,
+            length=16,
+            create_constraint=True,
+            values_callable=lambda e: [m.value for m in e],
+            name="message_status",
+        ),
         nullable=False,
         default=MessageStatus.QUEUED,
     )

@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, abort, current_app, g, redirect, request, session, url_for
-from flask_login import current_user, logout_user
+from flask import Flask, abort, current_app, flash, g, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
 
+from crm import clock
+from crm.audit.context import request_actor, reset_actor, set_actor
 from crm.database import write_intent
+from crm.extensions import db
 from crm.roles import ROLES_WITHOUT_STAFF_FIELDS, Role
 from crm.tenancy import Scope, bind_request_scope, reset_request_scope
-from crm.workspaces.services import membership_in, memberships_of
+from crm.workspaces.services import membership_in, memberships_of, touch_last_active
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
@@ -67,6 +70,7 @@ def init_app(app: Flask) -> None:
 def _enter_request():
     write_intent.set(request.method not in SAFE_METHODS)
     g.scope_token = bind_request_scope(None)
+    g.actor_token = set_actor(request_actor())  # anonymous until a member is known
     g.membership = None
     if request.endpoint is None:
         return None  # no such route: 404/405 answers without a workspace
@@ -75,12 +79,16 @@ def _enter_request():
         return None
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
+    if session_expired():
+        end_this_session()
+        flash("Your session ended after a while without activity. Please log in again.", "info")
+        return current_app.login_manager.unauthorized()
     membership = _current_membership(current_user.id)
     if membership is None:
-        logout_user()
-        session.clear()
+        end_this_session()
         return redirect(url_for("auth.login"))
     g.membership = membership
+    set_actor(request_actor(current_user))  # undone by resetting the first token
     reset_request_scope(g.scope_token)
     g.scope_token = bind_request_scope(
         Scope(
@@ -89,28 +97,64 @@ def _enter_request():
             hide_staff_only=membership.role in ROLES_WITHOUT_STAFF_FIELDS,
         )
     )
+    if touch_last_active(membership):
+        db.session.commit()
     if access != AUTHENTICATED and membership.role not in access:
         abort(403)
     return None
 
 
+def start_session(user, workspace_id: int) -> None:
+    """A fresh session after login: nothing carried over, the clock of its lifetime started."""
+    session.clear()
+    login_user(user)
+    now = clock.now().timestamp()
+    session["workspace_id"] = workspace_id
+    session["issued_at"] = now
+    session["seen_at"] = now
+
+
+def session_expired() -> bool:
+    """Idle for 30 minutes, or open for 12 hours (settings SESSION_IDLE_MINUTES and
+    SESSION_ABSOLUTE_HOURS). Checked here because a cookie session cannot be revoked."""
+    now = clock.now().timestamp()
+    issued, seen = session.get("issued_at"), session.get("seen_at")
+    config = current_app.config
+    if not isinstance(issued, (int, float)) or not isinstance(seen, (int, float)):
+        return True
+    if now - issued > config["SESSION_ABSOLUTE_HOURS"] * 3600:
+        return True
+    if now - seen > config["SESSION_IDLE_MINUTES"] * 60:
+        return True
+    session["seen_at"] = now
+    return False
+
+
+def end_this_session() -> None:
+    logout_user()
+    session.clear()
+
+
 def _current_membership(user_id: int):
-    """The membership of the workspace chosen in this session, else the user's first one."""
+    """The membership of the workspace chosen in this session. If that membership has ended,
+    the session ends too: it never slides into another workspace unasked."""
     workspace_id = session.get("workspace_id")
-    membership = membership_in(user_id, workspace_id) if workspace_id else None
-    if membership is None:
-        memberships = memberships_of(user_id)
-        if not memberships:
-            return None
-        membership = memberships[0]
-        session["workspace_id"] = membership.workspace_id
-    return membership
+    if workspace_id:
+        return membership_in(user_id, workspace_id)
+    memberships = memberships_of(user_id)
+    if not memberships:
+        return None
+    session["workspace_id"] = memberships[0].workspace_id
+    return memberships[0]
 
 
 def _leave_request(_exc=None):
     token = g.pop("scope_token", None)
     if token is not None:
         reset_request_scope(token)
+    actor_token = g.pop("actor_token", None)
+    if actor_token is not None:
+        reset_actor(actor_token)
     write_intent.set(False)
 
 

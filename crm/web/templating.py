@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 from flask import Flask, g
 from flask_login import current_user
 
@@ -9,7 +12,19 @@ from crm.roles import Role
 from crm.workspaces.services import workspace_choices
 
 
+def local_time(moment: datetime | None, fmt: str = "%b %-d, %Y %H:%M") -> str:
+    """A stored UTC time as the workspace's clock shows it (facility pages pass their own zone
+    in later issues)."""
+    if moment is None:
+        return ""
+    membership = g.get("membership")
+    zone = ZoneInfo(membership.workspace.timezone) if membership else UTC
+    return moment.astimezone(zone).strftime(fmt)
+
+
 def init_app(app: Flask) -> None:
+    app.add_template_filter(local_time, "local_time")
+
     @app.context_processor
     def _layout():
         membership = g.get("membership")

@@ -39,6 +39,7 @@ class Membership(WorkspaceScoped, db.Model):
     """A user's role in one workspace; a partner's membership names their organization."""
 
     __tablename__ = "memberships"
+    __audit_exclude__ = ("last_active_at",)  # activity is not a change worth a row
     __table_args__ = (
         Index("uq_memberships_workspace_id_user_id", "workspace_id", "user_id", unique=True),
         Index("ix_memberships_user_id", "user_id"),
@@ -70,6 +71,10 @@ class Membership(WorkspaceScoped, db.Model):
     workspace: Mapped[Workspace] = relationship(lazy="joined", innerjoin=True)
     organization = relationship("Organization", foreign_keys=[organization_id])
 
+    def audit_label(self) -> str:
+        user = self.user or db.session.get(User, self.user_id)  # a new membership: by its id
+        return user.email if user else ""
+
     def __repr__(self) -> str:
         return f"<Membership user={self.user_id} workspace={self.workspace_id} {self.role}>"
 
@@ -78,6 +83,10 @@ class Invitation(WorkspaceScoped, db.Model):
     """An admin's invitation to join the workspace, accepted through a signed link (72 h)."""
 
     __tablename__ = "invitations"
+
+    def audit_label(self) -> str:
+        return self.email
+
     __audit_exclude__ = ("secret_hash",)
     __table_args__ = (
         Index("ix_invitations_workspace_id_created_at", "workspace_id", "created_at"),
@@ -88,8 +97,14 @@ class Invitation(WorkspaceScoped, db.Model):
 
     email: Mapped[str] = mapped_column(String(254), nullable=False)
     role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, length=16, values_callable=lambda e: [r.value for r in e],
-             create_constraint=True, name="role"),
+        Enum(
+            Role,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [r.value for r in e],
+            create_constraint=True,
+            name="role",
+        ),
         nullable=False,
     )
     organization_id: Mapped[int | None] = mapped_column(
