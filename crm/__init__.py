@@ -92,6 +92,8 @@ def _register_models() -> None:
     import crm.audit.models  # noqa: F401
     import crm.auth.loader  # noqa: F401
     import crm.auth.models  # noqa: F401
+    import crm.facilities.models  # noqa: F401
+    import crm.followups.models  # noqa: F401
     import crm.messaging.models  # noqa: F401
     import crm.partners.models  # noqa: F401
     import crm.workspaces.models  # noqa: F401

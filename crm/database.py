@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from enum import StrEnum
 
-from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -54,6 +55,18 @@ class Timestamped:
     created_at: Mapped[datetime] = mapped_column(default=clock.now, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(
         default=clock.now, onupdate=clock.now, nullable=False
+    )
+
+
+def enum_column(cls: type[StrEnum], name: str) -> Enum:
+    """A string enum stored by value, with a CHECK constraint (portable to both databases)."""
+    return Enum(
+        cls,
+        native_enum=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        create_constraint=True,
+        name=name,
     )
 
 

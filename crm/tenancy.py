@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 from flask import abort
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import ForeignKey, Index, Uuid, event, inspect, select
+from sqlalchemy import ForeignKey, Index, Uuid, event, false, inspect, select
 from sqlalchemy.orm import (
     Mapped,
     Mapper,
@@ -119,6 +119,11 @@ class OrganizationRoot(WorkspaceScoped):
     """Mixin of the organization model itself: a partner user sees only their own row."""
 
 
+class StaffOnly:
+    """Marker of whole models that partners and viewers never load (activities, follow-ups):
+    in their scope every query of such a model finds nothing."""
+
+
 @event.listens_for(WorkspaceScoped, "after_mapper_constructed", propagate=True)
 def _add_workspace_indexes(mapper: Mapper, cls: type) -> None:
     """Every workspace table gets the index that loads a record by public id in its workspace."""
@@ -209,6 +214,8 @@ def _visible(obj: Any, scope: Scope | None) -> bool:
         return True
     if obj.workspace_id != scope.workspace_id:
         return False
+    if scope.hide_staff_only and isinstance(obj, StaffOnly):
+        return False
     if scope.organization_id is not None:
         if isinstance(obj, OrganizationOwned):
             return obj.organization_id == scope.organization_id
@@ -243,6 +250,8 @@ class ScopedSession(FlaskSession):
 
 def _scope_predicates(cls: type, scope: Scope) -> list:
     predicates = [cls.workspace_id == scope.workspace_id]
+    if scope.hide_staff_only and issubclass(cls, StaffOnly):
+        predicates.append(false())
     if scope.organization_id is not None:
         if issubclass(cls, OrganizationOwned):
             predicates.append(cls.organization_id == scope.organization_id)
@@ -298,6 +307,8 @@ def _apply_scope(state: ORMExecuteState) -> None:
                 include_aliases=True,
             )
         )
+    if scope.hide_staff_only:
+        options.append(with_loader_criteria(StaffOnly, lambda cls: false(), include_aliases=True))
     state.statement = state.statement.options(*options)
 
 
@@ -355,6 +366,8 @@ def _stamp_new(obj: WorkspaceScoped, scope: Scope | None) -> None:
         raise WorkspaceMismatchError(f"new {name} for another workspace")
     if obj.public_id is None:
         obj.public_id = new_public_id()
+    if scope.hide_staff_only and isinstance(obj, StaffOnly):
+        raise WorkspaceMismatchError(f"a {name} is staff-only")
     if scope.organization_id is not None:
         if isinstance(obj, OrganizationRoot):
             raise WorkspaceMismatchError("a partner user cannot create organizations")

@@ -1,5 +1,7 @@
 """Workspace isolation: the holes RELIABILITY.md names, each closed and proven here."""
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import delete, event, func, select, text, update
 from werkzeug.exceptions import NotFound
@@ -259,3 +261,34 @@ def test_uniqueness_inside_a_workspace_starts_with_the_workspace(app):
             assert any(
                 [c.name for c in cols][:2] == ["workspace_id", "public_id"] for cols in uniques
             ), table.name
+
+
+def test_staff_only_models_are_invisible_to_partners_and_viewers(app, world):
+    from crm.followups.models import FollowUp
+    from crm.partners.models import Activity, Contact, StageChange
+
+    with app.app_context():
+        with workspace_context(world.a.id):
+            assert db.session.execute(select(func.count(Activity.id))).scalar_one() == 2
+        for organization_id in (world.a.org_x_id, None):  # a partner, then a viewer
+            with workspace_context(
+                world.a.id, organization_id=organization_id, hide_staff_only=True
+            ):
+                for model in (Activity, FollowUp, StageChange):
+                    assert db.session.execute(select(model)).all() == [], model
+                # contacts are not staff-only: the partner sees their own organization's
+                contacts = db.session.execute(select(Contact.name)).scalars().all()
+                assert len(contacts) == (1 if organization_id else 2)
+
+
+def test_partners_cannot_create_staff_only_records(app, world):
+    from crm.partners.models import Activity, ActivityKind
+
+    with (
+        app.app_context(),
+        workspace_context(world.a.id, organization_id=world.a.org_x_id, hide_staff_only=True),
+    ):
+        db.session.add(Activity(kind=ActivityKind.NOTE, occurred_at=datetime.now(UTC), summary="x"))
+        with pytest.raises(WorkspaceMismatchError, match="staff-only"):
+            db.session.flush()
+        db.session.rollback()

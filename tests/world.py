@@ -11,10 +11,32 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from crm import clock
 from crm.auth.services import create_user
 from crm.extensions import db
-from crm.partners.models import Organization, OrganizationKind, Stage
+from crm.facilities.models import (
+    Facility,
+    FacilityRule,
+    Location,
+    LocationKind,
+    RuleTopic,
+    Sex,
+    Unit,
+    UnitOfficer,
+)
+from crm.followups.models import FollowUp
+from crm.partners.models import (
+    Activity,
+    ActivityAttendee,
+    ActivityKind,
+    Contact,
+    Organization,
+    OrganizationKind,
+    Stage,
+    StageChange,
+)
 from crm.roles import Role
 from crm.tenancy import workspace_context
 from crm.workspaces.models import Invitation, Membership
@@ -107,8 +129,74 @@ def _side(key: str, timezone: str) -> Side:
             db.session.add(invitation)
             db.session.flush()
             records[Invitation] = invitation.public_id
+        _crm_records(side, org_x, org_y, timezone)
     return side
 
 
 def build_world() -> World:
     return World(a=_side("a", "America/Chicago"), b=_side("b", "America/New_York"))
+
+
+def _crm_records(side: Side, org_x: Organization, org_y: Organization, timezone: str) -> None:
+    """A record of every model of the CRM core, for the route walk and the tests."""
+    staff = side.members[Role.STAFF]
+    staff_membership = db.session.execute(
+        select(Membership).where(Membership.public_id == staff.membership_public_id)
+    ).scalar_one()
+    facility = Facility(name=f"{side.key.upper()} County Jail", timezone=timezone, capacity=120)
+    db.session.add(facility)
+    db.session.flush()
+    unit = Unit(facility_id=facility.id, name="Unit F", sex=Sex.FEMALE, capacity=40)
+    location = Location(
+        facility_id=facility.id, name="Classroom 1", kind=LocationKind.CLASSROOM, capacity=15
+    )
+    rule = FacilityRule(
+        facility_id=facility.id, topic=RuleTopic.PHONES, text="Phones stay in the lobby lockers."
+    )
+    db.session.add_all([unit, location, rule])
+    db.session.flush()
+    db.session.add(UnitOfficer(unit_id=unit.id, membership_id=staff_membership.id))
+    for records in (side.own, side.other_org):
+        records[Facility] = facility.public_id
+        records[Unit] = unit.public_id
+        records[Location] = location.public_id
+        records[FacilityRule] = rule.public_id
+    for records, org in ((side.own, org_x), (side.other_org, org_y)):
+        contact = Contact(
+            organization_id=org.id,
+            name=f"Director of {org.name}",
+            email=f"director{org.id}@{side.key}.example",
+            notes="Staff notes",
+        )
+        db.session.add(contact)
+        db.session.flush()
+        activity = Activity(
+            organization_id=org.id,
+            kind=ActivityKind.CALL,
+            occurred_at=clock.now() - timedelta(days=2),
+            author_id=staff_membership.id,
+            summary=f"Called {org.name}",
+        )
+        db.session.add(activity)
+        db.session.flush()
+        db.session.add(ActivityAttendee(activity_id=activity.id, contact_id=contact.id))
+        change = StageChange(
+            organization_id=org.id,
+            from_stage=None,
+            to_stage=org.stage,
+            changed_by_id=staff_membership.id,
+        )
+        follow_up = FollowUp(
+            subject_kind="organization",
+            subject_id=org.public_id,
+            title=f"Call {org.name}",
+            assignee_id=staff_membership.id,
+            due_at=clock.now() + timedelta(days=1),
+            timezone=timezone,
+        )
+        db.session.add_all([change, follow_up])
+        db.session.flush()
+        records[Contact] = contact.public_id
+        records[Activity] = activity.public_id
+        records[StageChange] = change.public_id
+        records[FollowUp] = follow_up.public_id

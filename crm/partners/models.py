@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from crm.database import Timestamped
+from crm import clock
+from crm.database import Timestamped, enum_column
 from crm.extensions import db
-from crm.tenancy import OrganizationRoot
+from crm.tenancy import OrganizationOwned, OrganizationRoot, StaffOnly, WorkspaceScoped
 
 
 class OrganizationKind(StrEnum):
@@ -69,17 +71,6 @@ class Stage(StrEnum):
         return self.value.replace("_", "-").capitalize()
 
 
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(
-        cls,
-        native_enum=False,
-        length=32,
-        values_callable=lambda e: [m.value for m in e],
-        create_constraint=True,
-        name=name,
-    )
-
-
 def name_key(name: str) -> str:
     """The search form of a name: case-folded with runs of spaces collapsed."""
     return " ".join(name.split()).casefold()
@@ -87,7 +78,7 @@ def name_key(name: str) -> str:
 
 class Organization(OrganizationRoot, Timestamped, db.Model):
     __tablename__ = "organizations"
-    __staff_only__ = ("interests", "owner_id", "owner")
+    __staff_only__ = ("interests", "owner_id", "owner", "stage_changes", "activities")
     __audit_exclude__ = ("name_key",)  # derived from name, which is recorded
     __table_args__ = (
         # workspace first: every list is one workspace's; name_key serves prefix search and sort
@@ -101,9 +92,11 @@ class Organization(OrganizationRoot, Timestamped, db.Model):
     name_key: Mapped[str] = mapped_column(
         String(200).with_variant(String(200, collation="C"), "postgresql"), nullable=False
     )
-    kind: Mapped[OrganizationKind] = mapped_column(_enum(OrganizationKind, "organization_kind"))
+    kind: Mapped[OrganizationKind] = mapped_column(
+        enum_column(OrganizationKind, "organization_kind")
+    )
     stage: Mapped[Stage] = mapped_column(
-        _enum(Stage, "organization_stage"), nullable=False, default=Stage.IDENTIFIED
+        enum_column(Stage, "organization_stage"), nullable=False, default=Stage.IDENTIFIED
     )
     mission: Mapped[str] = mapped_column(Text, nullable=False, default="")
     # Research notes of step 5: what staff learned of the organization. Staff-only.
@@ -113,6 +106,20 @@ class Organization(OrganizationRoot, Timestamped, db.Model):
         ForeignKey("memberships.id", ondelete="SET NULL", use_alter=True), index=True
     )
     owner = relationship("Membership", foreign_keys=[owner_id], lazy="raise")
+    website: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    email: Mapped[str] = mapped_column(String(254), nullable=False, default="")
+    phone: Mapped[str] = mapped_column(String(40), nullable=False, default="")
+    phone_alt: Mapped[str] = mapped_column(String(40), nullable=False, default="")
+    address: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    values: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    clients_served: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # Archived organizations leave lists but keep their history (contacts, activities).
+    archived_at: Mapped[datetime | None]
+
+    stage_changes: Mapped[list[StageChange]] = relationship(
+        order_by="StageChange.changed_at", lazy="raise", passive_deletes=True
+    )
+    activities: Mapped[list[Activity]] = relationship(lazy="raise", passive_deletes=True)
 
     @validates("name")
     def _keep_name_key(self, _key: str, value: str) -> str:
@@ -121,3 +128,130 @@ class Organization(OrganizationRoot, Timestamped, db.Model):
 
     def __repr__(self) -> str:
         return f"<Organization {self.public_id}>"
+
+
+class StageChange(OrganizationOwned, StaffOnly, db.Model):
+    """A dated move of an organization through the pipeline, and who made it."""
+
+    __tablename__ = "stage_changes"
+    __table_args__ = (
+        Index(
+            "ix_stage_changes_workspace_id_organization_id_changed_at",
+            "workspace_id",
+            "organization_id",
+            "changed_at",
+        ),
+    )
+
+    from_stage: Mapped[Stage | None] = mapped_column(enum_column(Stage, "from_stage"))
+    to_stage: Mapped[Stage] = mapped_column(enum_column(Stage, "to_stage"), nullable=False)
+    changed_at: Mapped[datetime] = mapped_column(default=clock.now, nullable=False)
+    changed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("memberships.id", ondelete="SET NULL")
+    )
+    note: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+    changed_by = relationship("Membership", lazy="raise")
+
+
+class Contact(OrganizationOwned, Timestamped, db.Model):
+    """A person at an organization: director, facilitator, volunteer, visitor."""
+
+    __tablename__ = "contacts"
+    __staff_only__ = ("notes",)
+    __table_args__ = (
+        Index(
+            "ix_contacts_workspace_id_organization_id_name_key",
+            "workspace_id",
+            "organization_id",
+            "name_key",
+        ),
+        Index("ix_contacts_user_id", "user_id"),
+    )
+
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    name_key: Mapped[str] = mapped_column(String(200), nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    email: Mapped[str] = mapped_column(String(254), nullable=False, default="")
+    phone: Mapped[str] = mapped_column(String(40), nullable=False, default="")
+    phone_alt: Mapped[str] = mapped_column(String(40), nullable=False, default="")
+    # The contact's own login, when they have one (a partner user).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    notes: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    archived_at: Mapped[datetime | None]
+
+    organization: Mapped[Organization] = relationship(lazy="raise")
+
+    @validates("name")
+    def _keep_name_key(self, _key: str, value: str) -> str:
+        self.name_key = name_key(value)
+        return value
+
+
+class ActivityKind(StrEnum):
+    CALL = "call"
+    EMAIL = "email"
+    MEETING = "meeting"
+    TOUR = "tour"  # step 6
+    CROSS_TRAINING = "cross_training"  # step 7
+    VISIT = "visit"
+    NOTE = "note"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", "-").capitalize()
+
+
+class Activity(OrganizationOwned, StaffOnly, Timestamped, db.Model):
+    """The outreach log: what happened with an organization, and what comes next."""
+
+    __tablename__ = "activities"
+    __table_args__ = (
+        Index(
+            "ix_activities_workspace_id_organization_id_occurred_at",
+            "workspace_id",
+            "organization_id",
+            "occurred_at",
+        ),
+    )
+
+    kind: Mapped[ActivityKind] = mapped_column(
+        enum_column(ActivityKind, "activity_kind"), nullable=False
+    )
+    occurred_at: Mapped[datetime] = mapped_column(nullable=False)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("memberships.id", ondelete="SET NULL"))
+    # Where a tour or cross-training took place.
+    facility_id: Mapped[int | None] = mapped_column(
+        ForeignKey("facilities.id", ondelete="SET NULL")
+    )
+    summary: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    outcome: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    next_step: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+    author = relationship("Membership", lazy="raise")
+    facility = relationship("Facility", lazy="raise")
+    attendees: Mapped[list[ActivityAttendee]] = relationship(
+        back_populates="activity", cascade="all, delete-orphan", lazy="raise"
+    )
+
+
+class ActivityAttendee(WorkspaceScoped, StaffOnly, db.Model):
+    """Who took part: a contact of the organization or a staff member, never both."""
+
+    __tablename__ = "activity_attendees"
+    __table_args__ = (
+        Index("ix_activity_attendees_workspace_id_activity_id", "workspace_id", "activity_id"),
+        CheckConstraint("(contact_id IS NULL) <> (membership_id IS NULL)", name="contact_or_staff"),
+    )
+
+    activity_id: Mapped[int] = mapped_column(
+        ForeignKey("activities.id", ondelete="CASCADE"), nullable=False
+    )
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    membership_id: Mapped[int | None] = mapped_column(
+        ForeignKey("memberships.id", ondelete="CASCADE")
+    )
+
+    activity: Mapped[Activity] = relationship(back_populates="attendees", lazy="raise")
+    contact = relationship("Contact", lazy="raise")
+    membership = relationship("Membership", lazy="raise")

@@ -1,0 +1,1 @@
+"""Facilities (jails), their housing units, rooms and the rules visitors must know."""

@@ -1,0 +1,1 @@
+"""Follow-ups: what someone must do about one record, by when."""
