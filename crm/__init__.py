@@ -97,6 +97,7 @@ def _register_models() -> None:
     import crm.messaging.models  # noqa: F401
     import crm.partners.models  # noqa: F401
     import crm.workspaces.models  # noqa: F401
+    import tasks.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:

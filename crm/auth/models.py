@@ -74,3 +74,15 @@ class PasswordResetToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=clock.now, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(nullable=False)
     used_at: Mapped[datetime | None]
+
+
+@global_model
+class SuppressedAddress(db.Model):
+    """An address that bounced for good (SMTP 5xx): no more mail to it, in any workspace."""
+
+    __tablename__ = "suppressed_addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True, nullable=False)
+    reason: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+    created_at: Mapped[datetime] = mapped_column(default=clock.now, nullable=False)

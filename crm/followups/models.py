@@ -55,6 +55,8 @@ class FollowUp(WorkspaceScoped, StaffOnly, Timestamped, db.Model):
             "(status = 'done') = (completed_at IS NOT NULL)", name="done_has_completed_at"
         ),
         CheckConstraint("cadence_days IS NULL OR cadence_days > 0", name="cadence_positive"),
+        # the sweep, across workspaces: what is due for a decision, oldest first
+        Index("ix_follow_ups_next_stage_at", "next_stage_at"),
     )
 
     subject_kind: Mapped[str] = mapped_column(String(40), nullable=False)
@@ -80,6 +82,12 @@ class FollowUp(WorkspaceScoped, StaffOnly, Timestamped, db.Model):
     # previous due date, not from when it was done.
     cadence_rrule: Mapped[str | None] = mapped_column(String(500))
     cadence_days: Mapped[int | None]
+    # Reminders (crm/followups/reminders.py keeps these in step with due, status, assignee):
+    # the round starts again for a new assignee; next_stage 1 = at due, 2 = overdue, 3 = the
+    # escalation to the other admins; next_stage_at is when the sweep decides it.
+    reminder_round: Mapped[int] = mapped_column(nullable=False, default=1)
+    next_stage: Mapped[int | None]
+    next_stage_at: Mapped[datetime | None]
     # the follow-up this one continues (cadence), for the history of a recurring task
     previous_id: Mapped[int | None] = mapped_column(
         ForeignKey("follow_ups.id", ondelete="SET NULL")

@@ -30,6 +30,12 @@ class Workspace(db.Model):
     slug: Mapped[str] = mapped_column(String(63), unique=True, nullable=False)
     timezone: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[datetime] = mapped_column(default=clock.now, nullable=False)
+    # Follow-up reminders: the second after this many working days overdue, the escalation to
+    # the other admins after that many; reminders wait for working hours (local time).
+    reminder_second_after_days: Mapped[int] = mapped_column(nullable=False, default=2)
+    reminder_escalate_after_days: Mapped[int] = mapped_column(nullable=False, default=4)
+    workday_start_hour: Mapped[int] = mapped_column(nullable=False, default=8)
+    workday_end_hour: Mapped[int] = mapped_column(nullable=False, default=17)
 
     def __repr__(self) -> str:
         return f"<Workspace {self.slug}>"

@@ -1,0 +1,1 @@
+"""Background work: the Celery app, the table of periodic jobs, and the tasks."""
