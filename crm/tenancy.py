@@ -36,6 +36,7 @@ from sqlalchemy.orm import (
     with_loader_criteria,
 )
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import ObjectDeletedError
 from sqlalchemy.orm.interfaces import MANYTOONE
 
 from crm.database import new_public_id
@@ -212,16 +213,34 @@ def _visible(obj: Any, scope: Scope | None) -> bool:
         return False
     if scope.all_workspaces:
         return True
-    if obj.workspace_id != scope.workspace_id:
+    if _owner_value(obj, "workspace_id") != scope.workspace_id:
         return False
     if scope.hide_staff_only and isinstance(obj, StaffOnly):
         return False
     if scope.organization_id is not None:
         if isinstance(obj, OrganizationOwned):
-            return obj.organization_id == scope.organization_id
+            return _owner_value(obj, "organization_id") == scope.organization_id
         if isinstance(obj, OrganizationRoot):
-            return obj.id == scope.organization_id
+            return _owner_value(obj, "id") == scope.organization_id
     return True
+
+
+def _owner_value(obj: Any, name: str) -> Any:
+    """An ownership column of an identity-map object, for sorting it at a scope switch.
+
+    After a commit its attributes are expired, and the scope bound at the switch (perhaps none)
+    may not see it; the mechanism itself reads it back across workspaces, as the sweep does.
+    """
+    state = inspect(obj)
+    if name in state.dict or state.key is None:
+        return state.dict.get(name)
+    token = _scope.set(Scope(None, all_workspaces=True))
+    try:
+        return getattr(obj, name)
+    except ObjectDeletedError:
+        return None  # gone from the database: never visible
+    finally:
+        _scope.reset(token)
 
 
 # --- the session and its listeners ----------------------------------------------------------

@@ -75,6 +75,21 @@ def test_session_get_from_the_identity_map_across_a_workspace_switch(app, world)
             assert held.name == "A Partner Org X"
 
 
+def test_a_workspace_switch_after_a_commit_sorts_the_expired_identity_map(app, world):
+    """A commit expires every loaded object; a later switch, with no scope bound between, must
+    still sort them: same workspace kept and usable, another workspace let go."""
+    with app.app_context():
+        with workspace_context(world.a.id):
+            org_x = db.session.get(Organization, world.a.org_x_id)
+            org_x.mission = "after commit"
+            db.session.commit()
+        with workspace_context(world.a.id):
+            assert org_x.mission == "after commit"
+            db.session.commit()
+        with workspace_context(world.b.id):
+            assert db.session.get(Organization, world.a.org_x_id) is None
+
+
 def test_switching_workspace_with_unsaved_changes_is_refused(app, world):
     with app.app_context(), all_workspaces():
         org = db.session.get(Organization, world.a.org_x_id)
