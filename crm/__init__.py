@@ -103,9 +103,23 @@ def _register_models() -> None:
 def _register_blueprints(app: Flask) -> None:
     from crm.audit.views import bp as audit
     from crm.auth.views import bp as auth
+    from crm.facilities.views import bp as facilities
+    from crm.followups.views import bp as followups
     from crm.messaging.views import bp as messaging
     from crm.partners.views import bp as partners
     from crm.workspaces.views import bp as workspaces
 
-    for blueprint in (auth, workspaces, partners, messaging, audit):
+    # Contacts and the outreach log add their routes to the partners blueprint: imported
+    # before the blueprint is registered, or they would be missing from the app.
+    import crm.partners.outreach_views  # noqa: F401
+
+    for blueprint in (
+        auth,
+        workspaces,
+        partners,
+        facilities,
+        followups,
+        messaging,
+        audit,
+    ):
         app.register_blueprint(blueprint)

@@ -35,6 +35,9 @@ class FollowUp(WorkspaceScoped, StaffOnly, Timestamped, db.Model):
     """
 
     __tablename__ = "follow_ups"
+    # The reminder plan follows from the due time, assignee and status, which are recorded;
+    # what the sweep decides is logged as the messages it queues.
+    __audit_exclude__ = ("reminder_round", "next_stage", "next_stage_at")
     __table_args__ = (
         # "my follow-ups": one assignee's open ones by due time
         Index(
@@ -95,3 +98,6 @@ class FollowUp(WorkspaceScoped, StaffOnly, Timestamped, db.Model):
 
     assignee = relationship("Membership", foreign_keys=[assignee_id], lazy="raise")
     created_by = relationship("Membership", foreign_keys=[created_by_id], lazy="raise")
+
+    def audit_label(self) -> str:
+        return self.title

@@ -81,10 +81,21 @@ class Organization(OrganizationRoot, Timestamped, db.Model):
     __staff_only__ = ("interests", "owner_id", "owner", "stage_changes", "activities")
     __audit_exclude__ = ("name_key",)  # derived from name, which is recorded
     __table_args__ = (
-        # workspace first: every list is one workspace's; name_key serves prefix search and sort
-        Index("ix_organizations_workspace_id_name_key", "workspace_id", "name_key"),
-        Index("ix_organizations_workspace_id_stage_name_key", "workspace_id", "stage", "name_key"),
-        Index("ix_organizations_workspace_id_kind_name_key", "workspace_id", "kind", "name_key"),
+        # workspace first: every list is one workspace's; name_key serves prefix search and sort;
+        # id last matches the lists' tie-break, so PostgreSQL reads pages without a sort step
+        Index("ix_organizations_workspace_id_name_key", "workspace_id", "name_key", "id"),
+        Index(
+            "ix_organizations_workspace_id_stage_name_key",
+            "workspace_id",
+            "stage",
+            "name_key",
+            "id",
+        ),
+        Index(
+            "ix_organizations_workspace_id_kind_name_key", "workspace_id", "kind", "name_key", "id"
+        ),
+        # the list sorted by "recently updated", read backwards
+        Index("ix_organizations_workspace_id_updated_at", "workspace_id", "updated_at", "id"),
     )
 
     name: Mapped[str] = mapped_column(String(200), nullable=False)

@@ -21,7 +21,7 @@ from crm.database import write_intent
 from crm.extensions import db
 from crm.roles import ROLES_WITHOUT_STAFF_FIELDS, Role
 from crm.tenancy import Scope, bind_request_scope, reset_request_scope
-from crm.workspaces.services import membership_in, memberships_of, touch_last_active
+from crm.workspaces.services import WorkspaceChoice, memberships_of, touch_last_active
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
@@ -137,11 +137,17 @@ def end_this_session() -> None:
 
 def _current_membership(user_id: int):
     """The membership of the workspace chosen in this session. If that membership has ended,
-    the session ends too: it never slides into another workspace unasked."""
+    the session ends too: it never slides into another workspace unasked.
+
+    One query per request: all the user's memberships, which the page header's workspace
+    switcher lists as well (kept as plain values in `g.workspace_choices`)."""
+    memberships = memberships_of(user_id)
+    g.workspace_choices = [
+        WorkspaceChoice(m.workspace.slug, m.workspace.name, m.role) for m in memberships
+    ]
     workspace_id = session.get("workspace_id")
     if workspace_id:
-        return membership_in(user_id, workspace_id)
-    memberships = memberships_of(user_id)
+        return next((m for m in memberships if m.workspace_id == workspace_id), None)
     if not memberships:
         return None
     session["workspace_id"] = memberships[0].workspace_id

@@ -30,8 +30,9 @@ def init_app(app: Flask) -> None:
         membership = g.get("membership")
         if membership is None or not current_user.is_authenticated:
             return {"membership": None, "my_workspaces": [], "Role": Role}
+        choices = g.get("workspace_choices")  # loaded with the membership (crm/web/access.py)
         return {
             "membership": membership,
-            "my_workspaces": workspace_choices(current_user.id),
+            "my_workspaces": workspace_choices(current_user.id) if choices is None else choices,
             "Role": Role,
         }

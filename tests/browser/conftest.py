@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
@@ -54,6 +55,7 @@ class LiveServer:
     email: str
     password: str
     workspace_name: str
+    app: Flask | None = None  # what it serves: its url_map tells which pages exist yet
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +80,7 @@ def live_server() -> Iterator[LiveServer]:
         email=STAFF_EMAIL,
         password=STAFF_PASSWORD,
         workspace_name=WORKSPACE_NAME,
+        app=app,
     )
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-server", daemon=True

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from crm.extensions import db
-from crm.partners.models import Organization, OrganizationKind, Stage
+from crm.partners.models import Organization, OrganizationKind, Stage, StageChange
 from crm.partners.services import OrganizationInput, create_organization, update_organization
 from crm.tenancy import workspace_context
 
@@ -232,7 +232,10 @@ def test_delete_of_an_organization_with_partner_users_is_refused_with_the_reason
     response = client.post(f"/partners/{org_x}/delete")
     assert response.status_code == 302
     page = text_of(client.get(response.location))
-    assert "1 partner user(s) belong to this organization" in page
+    assert (
+        "A Partner Org X cannot be deleted: it has 1 contact, 1 activity and 1 partner user" in page
+    )
+    assert "Archive it instead" in page
     assert count(app, world) == before
     assert stored(app, world, org_x).name == "A Partner Org X"
 
@@ -376,7 +379,12 @@ def test_a_partner_sees_their_page_without_staff_notes_or_owner(app, world, logi
     assert "A Partner Org X" in page and "Mission X" in page
     assert "Secret notes X" not in page
     assert "Staff a" not in page and "Owner" not in page
-    assert f"/partners/{org_x}/edit" not in page
+    # their own profile they may edit; nothing of the jail's pipeline or housekeeping
+    assert f'href="/partners/{org_x}/edit">Edit profile</a>' in page
+    for staff_route in ("/stage", "/archive", "/delete", "/restore"):
+        assert f"/partners/{org_x}{staff_route}" not in page
+    for staff_section in ("Stage history", "Follow-ups", "Outreach log", "Research notes"):
+        assert staff_section not in page
 
 
 def test_a_viewer_reads_the_list_and_pages_but_cannot_add(app, world, login):
@@ -432,3 +440,328 @@ def test_pages_keep_the_search_and_filters(app, world, login, monkeypatch):
 def test_one_page_needs_no_pager(world, login):
     response = login(world.a.staff).get("/partners/")
     assert 'aria-label="Pages"' not in response.get_data(as_text=True)
+
+
+# --- the profile fields ---------------------------------------------------------------------
+
+PROFILE = {
+    "values": "Dignity and second chances.",
+    "clients_served": "Mothers in custody and their children.",
+    "website": "https://steps.example/parents",
+    "email": "director@steps.example",
+    "phone": "(312) 555-0100 x12",
+    "phone_alt": "+1 312 555 0101",
+    "address": "12 Harbor Way\nHarbor City",
+}
+
+
+def test_the_profile_fields_are_saved_and_shown(app, world, login):
+    client = login(world.a.staff)
+    response = client.post("/partners/new", form_data(**PROFILE))
+    assert response.status_code == 302
+    page = client.get(response.location)
+    body = text_of(page)
+    for value in PROFILE.values():
+        assert value.split("\n")[0] in body
+    html_body = page.get_data(as_text=True)
+    assert 'href="https://steps.example/parents" rel="noopener noreferrer nofollow"' in html_body
+    assert 'href="mailto:director@steps.example"' in html_body
+
+
+PROFILE_BAD_INPUT = [
+    pytest.param("phone", "call the front desk", "digits", id="phone in words"),
+    pytest.param("phone_alt", "5" * 41, "40 characters", id="long phone"),
+    pytest.param("website", "javascript:alert(document.cookie)", "http", id="javascript url"),
+    pytest.param("website", "ftp://steps.example", "http", id="ftp url"),
+    pytest.param("email", "director at steps", "email address", id="not an email"),
+    pytest.param("address", "a" * 1_001, "1,000", id="long address"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), PROFILE_BAD_INPUT)
+def test_bad_profile_input_on_the_staff_form(app, world, login, field, value, message):
+    client = login(world.a.staff)
+    before = count(app, world)
+    sent = form_data(**{**PROFILE, field: value})
+    response = client.post("/partners/new", sent)
+    assert_form_again_with_the_typing_kept(response, field, message, sent)
+    for other in ("website", "email", "phone", "phone_alt"):
+        if other != field:
+            assert input_value(response, other) == sent[other]
+    assert count(app, world) == before
+
+
+# --- the partner's own profile --------------------------------------------------------------
+
+
+def test_a_partner_edits_their_profile_and_nothing_else(app, world, login):
+    give_org_x_an_owner(app, world)
+    org_x = world.a.own[Organization]
+    client = login(world.a.partner)
+    form = client.get(f"/partners/{org_x}/edit")
+    assert form.status_code == 200
+    body = form.get_data(as_text=True)
+    assert "Edit the profile of A Partner Org X" in text_of(form)
+    assert textarea(form, "mission") == "Mission X"
+    for staff_field in ("name", "kind", "stage", "interests", "owner"):
+        assert f'name="{staff_field}"' not in body
+    assert "Secret notes X" not in body and "Staff a" not in body
+    # a forged post with the staff-only fields: they are not even read
+    response = client.post(
+        f"/partners/{org_x}/edit",
+        {
+            **PROFILE,
+            "mission": "We bring parenting classes inside.",
+            "name": "Hijacked Name",
+            "kind": "other",
+            "stage": "ended",
+            "interests": "Overwritten notes",
+            "owner": "",
+        },
+    )
+    assert response.status_code == 302
+    assert "Your organization's profile was saved." in text_of(client.get(response.location))
+    saved = stored(app, world, org_x)
+    assert saved.mission == "We bring parenting classes inside."
+    assert (saved.website, saved.phone) == (PROFILE["website"], PROFILE["phone"])
+    assert (saved.name, saved.kind, saved.stage) == (
+        "A Partner Org X",
+        OrganizationKind.CIVIC,
+        Stage.ACTIVE,
+    )
+    assert saved.interests == "Secret notes X"
+    assert saved.owner_id is not None
+
+
+@pytest.mark.parametrize(("field", "value", "message"), PROFILE_BAD_INPUT)
+def test_bad_input_on_the_partner_profile_form(app, world, login, field, value, message):
+    org_x = world.a.own[Organization]
+    client = login(world.a.partner)
+    sent = {**PROFILE, "mission": "Kept mission", field: value}
+    response = client.post(f"/partners/{org_x}/edit", sent)
+    assert response.status_code == 422
+    assert message in field_error(response, field)
+    assert textarea(response, "mission") == "Kept mission"
+    assert stored(app, world, org_x).mission == "Mission X"
+
+
+def test_a_partner_cannot_edit_another_organization(world, login):
+    client = login(world.a.partner)
+    org_y = world.a.other_org[Organization]
+    assert client.get(f"/partners/{org_y}/edit").status_code == 404
+    assert client.post(f"/partners/{org_y}/edit", {"mission": "x"}).status_code == 404
+
+
+def test_viewers_edit_nothing(world, login):
+    client = login(world.a.viewer)
+    org_x = world.a.own[Organization]
+    assert client.get(f"/partners/{org_x}/edit").status_code == 403
+    assert client.post(f"/partners/{org_x}/edit", {"mission": "x"}).status_code == 403
+
+
+# --- moving in the pipeline -----------------------------------------------------------------
+
+
+def stage_history_rows(app, world, public_id) -> list[tuple]:
+    with app.app_context(), workspace_context(world.a.id):
+        organization = db.session.execute(
+            select(Organization).where(Organization.public_id == public_id)
+        ).scalar_one()
+        changes = db.session.execute(
+            select(StageChange)
+            .where(StageChange.organization_id == organization.id)
+            .order_by(StageChange.changed_at, StageChange.id)
+        ).scalars()
+        return [(c.from_stage, c.to_stage, c.note) for c in changes]
+
+
+def button_form(response, label: str) -> dict:
+    """The hidden fields of the form whose button reads `label`."""
+    body = response.get_data(as_text=True)
+    for form in re.findall(r"<form\b.*?</form>", body, re.S):
+        if re.search(rf"<button[^>]*>\s*{re.escape(label)}", form):
+            fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
+            fields["action"] = html.unescape(re.search(r'action="([^"]+)"', form).group(1))
+            return fields
+    raise AssertionError(f"no button {label!r}")
+
+
+def test_start_outreach_moves_an_identified_organization_in_one_click(app, world, login):
+    """Journey 1: "She starts outreach on one in a click: the organization moves to
+    'researched'"."""
+    org_y = world.a.other_org[Organization]
+    client = login(world.a.admin)
+    page = client.get(f"/partners/{org_y}")
+    form = button_form(page, "Start outreach")
+    assert form["stage"] == "researched" and form["from_stage"] == "identified"
+    response = client.post(form.pop("action"), form)
+    assert response.status_code == 302
+    assert response.location == f"/partners/{org_y}"
+    after = client.get(response.location)
+    body = text_of(after)
+    assert "A Other Org Y moved to Researched." in body
+    assert button_form(after, "Move to Contacted")["stage"] == "contacted"
+    assert "Identified → Researched" in body and "Admin a" in body  # the stage history
+    assert stored(app, world, org_y).stage is Stage.RESEARCHED
+    assert stage_history_rows(app, world, org_y)[-1] == (Stage.IDENTIFIED, Stage.RESEARCHED, "")
+
+
+def test_clicking_twice_moves_once(app, world, login):
+    org_y = world.a.other_org[Organization]
+    client = login(world.a.staff)
+    form = button_form(client.get(f"/partners/{org_y}"), "Start outreach")
+    action = form.pop("action")
+    assert client.post(action, form).status_code == 302
+    again = client.post(action, form)
+    assert again.status_code == 302
+    assert "moved to Researched meanwhile; nothing was changed" in text_of(
+        client.get(again.location)
+    )
+    assert stored(app, world, org_y).stage is Stage.RESEARCHED
+    assert len(stage_history_rows(app, world, org_y)) == 2
+
+
+def test_pause_with_a_note_through_the_stage_form(app, world, login):
+    org_x = world.a.own[Organization]
+    client = login(world.a.staff)
+    response = client.post(
+        f"/partners/{org_x}/stage",
+        {"stage": "paused", "from_stage": "active", "note": "Director on leave until June."},
+    )
+    assert response.status_code == 302
+    body = text_of(client.get(response.location))
+    assert "Active → Paused" in body and "Director on leave until June." in body
+    assert "Start outreach" not in body and "Move to Contacted" not in body  # no next step
+    assert stored(app, world, org_x).stage is Stage.PAUSED
+
+
+@pytest.mark.parametrize(
+    ("sent", "field", "message"),
+    [
+        pytest.param({"stage": "won"}, "stage", "Choose a stage from the list.", id="bad stage"),
+        pytest.param({}, "stage", "Choose a stage from the list.", id="no stage"),
+        pytest.param(
+            {"stage": "toured", "note": "n" * 2_001}, "note", "2,000 characters", id="long note"
+        ),
+    ],
+)
+def test_bad_input_on_the_stage_form(app, world, login, sent, field, message):
+    org_y = world.a.other_org[Organization]
+    client = login(world.a.staff)
+    data = {"note": "Typed note", "from_stage": "identified", **sent}
+    response = client.post(f"/partners/{org_y}/stage", data)
+    assert response.status_code == 422
+    assert message in field_error(response, field)
+    if field != "note":
+        assert textarea(response, "note") == "Typed note"
+    assert "A Other Org Y" in text_of(response)
+    assert stored(app, world, org_y).stage is Stage.IDENTIFIED
+    assert len(stage_history_rows(app, world, org_y)) == 1
+
+
+@pytest.mark.parametrize("role", ["viewer", "partner"])
+def test_only_staff_and_admins_move_organizations(app, world, login, role):
+    client = login(getattr(world.a, role))
+    org_x = world.a.own[Organization]
+    assert client.post(f"/partners/{org_x}/stage", {"stage": "paused"}).status_code == 403
+    assert "Start outreach" not in text_of(client.get(f"/partners/{org_x}"))
+    assert stored(app, world, org_x).stage is Stage.ACTIVE
+
+
+# --- archive and restore --------------------------------------------------------------------
+
+
+def follow_up_statuses(app, world, public_id) -> list[str]:
+    from crm.followups.services import follow_ups_about
+
+    with app.app_context(), workspace_context(world.a.id):
+        return [f.status.value for f in follow_ups_about("organization", public_id)]
+
+
+def test_archive_then_restore(app, world, login):
+    org_y = world.a.other_org[Organization]
+    client = login(world.a.staff)
+    assert follow_up_statuses(app, world, org_y) == ["open"]
+    response = client.post(f"/partners/{org_y}/archive")
+    assert response.status_code == 302
+    page = text_of(client.get(response.location))
+    assert "A Other Org Y was archived" in page and "1 open follow-up(s)" in page
+    assert "Archived on" in page and "Start outreach" not in page
+    assert follow_up_statuses(app, world, org_y) == ["cancelled"]
+    assert listed(client.get("/partners/")) == ["A Partner Org X"]
+    assert listed(client.get("/partners/?archived=y")) == sorted(A_NAMES)
+    response = client.post(f"/partners/{org_y}/restore")
+    assert "was restored" in text_of(client.get(response.location))
+    assert listed(client.get("/partners/")) == sorted(A_NAMES)
+    assert stored(app, world, org_y).archived_at is None
+
+
+def test_the_delete_page_offers_archiving_when_things_are_attached(world, login):
+    client = login(world.a.admin)
+    page = client.get(f"/partners/{world.a.other_org[Organization]}/delete")
+    assert page.status_code == 200
+    body = text_of(page)
+    assert "A Other Org Y cannot be deleted" in body
+    assert "It has 1 contact, 1 activity and 1 partner user." in body
+    assert button_form(page, "Archive it")["action"].endswith("/archive")
+
+
+@pytest.mark.parametrize("role", ["viewer", "partner"])
+def test_only_staff_and_admins_archive(app, world, login, role):
+    client = login(getattr(world.a, role))
+    org_x = world.a.own[Organization]
+    assert client.post(f"/partners/{org_x}/archive").status_code == 403
+    assert client.post(f"/partners/{org_x}/restore").status_code == 403
+    assert stored(app, world, org_x).archived_at is None
+
+
+# --- the organization page ------------------------------------------------------------------
+
+
+def test_staff_see_every_section_of_the_page(world, login):
+    response = login(world.a.staff).get(f"/partners/{world.a.own[Organization]}")
+    body = text_of(response)
+    for shown in (
+        "Contacts",
+        "Director of A Partner Org X",
+        "Outreach log",
+        "Called A Partner Org X",
+        "Follow-ups",
+        "Call A Partner Org X",
+        "Stage history",
+        "Added as Active",
+        "Staff notes",
+        "Secret notes X",
+    ):
+        assert shown in body, shown
+
+
+@pytest.mark.parametrize("role", ["viewer", "partner"])
+def test_partners_and_viewers_see_the_profile_and_contacts_only(world, login, role):
+    response = login(getattr(world.a, role)).get(f"/partners/{world.a.own[Organization]}")
+    body = text_of(response)
+    assert "Mission X" in body and "Director of A Partner Org X" in body
+    for hidden in (
+        "Outreach log",
+        "Called A Partner Org X",
+        "Follow-ups",
+        "Call A Partner Org X",
+        "Stage history",
+        "Added as",
+        "Staff notes",
+        "Secret notes",
+        "Research notes",
+    ):
+        assert hidden not in body, hidden
+
+
+def test_the_add_a_follow_up_link_names_the_organization(app, world, login):
+    org_x = world.a.own[Organization]
+    body = login(world.a.staff).get(f"/partners/{org_x}").get_data(as_text=True)
+    if "followups.new" in app.view_functions:
+        assert (
+            f'href="/follow-ups/new?subject_kind=organization&amp;subject_id={org_x}"' in body
+            or f"subject_kind=organization&amp;subject_id={org_x}" in body
+        )
+    else:  # the follow-up pages are not there yet: no dead link
+        assert "Add a follow-up" not in body

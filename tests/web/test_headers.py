@@ -33,7 +33,8 @@ def test_every_page_carries_the_security_headers(app, world, login):
                 if inline:
                     problems.append(f"{label}: blocked by the CSP: {inline.group(0)[:80]}")
     assert problems == []
-    assert len(rules) >= 10 and html_pages >= 2 * len(rules)  # the walk really walked
+    # the walk really walked: all but a few JSON and CSV routes answer HTML, to both visitors
+    assert len(rules) >= 10 and html_pages >= 2 * len(rules) - 6
 
 
 def test_the_pages_of_a_record_work_under_the_csp(app, world, login):
