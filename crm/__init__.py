@@ -6,11 +6,12 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, redirect, url_for
+from flask import Flask, g, redirect, url_for
 
 from config import load_config
 from crm.database import tune_sqlite
 from crm.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
+from crm.roles import Role
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -63,6 +64,10 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     @app.get("/")
     @access.authenticated
     def home():
+        # the jail's people start the day on what they must do; partners and viewers, on
+        # the organizations they may see
+        if g.membership.role in (Role.ADMIN, Role.STAFF):
+            return redirect(url_for("followups.index"))
         return redirect(url_for("partners.index"))
 
     access.check_declared(app)

@@ -68,6 +68,7 @@ from crm.roles import JAIL_ROLES, Role
 from crm.web.access import allow
 from crm.web.errors import error_response
 from crm.web.pagination import page_number
+from crm.web.templating import url_pattern
 
 bp = Blueprint("followups", __name__, url_prefix="/follow-ups")
 
@@ -118,16 +119,22 @@ class Subject:
     kind_label: str
 
 
-def subject_link(kind: str, subject_id: uuid.UUID, label: str | None) -> Subject:
+def subject_link(
+    kind: str, subject_id: uuid.UUID, label: str | None, patterns: dict | None = None
+) -> Subject:
     """A record's name with a link to its page; a kind whose page does not exist yet (or a
-    record that is gone) is named without a link."""
+    record that is gone) is named without a link. `patterns` keeps each kind's URL pattern
+    across the rows of one list."""
     subject_kind = SUBJECT_KINDS.get(kind)
     kind_label = subject_kind.label if subject_kind else kind
     if label is None:
         return Subject(f"A removed {kind_label.lower()}", None, kind_label)
     url = None
     if subject_kind is not None and subject_kind.endpoint in current_app.view_functions:
-        url = url_for(subject_kind.endpoint, **{f"{kind}_id": subject_id})
+        patterns = {} if patterns is None else patterns
+        if kind not in patterns:
+            patterns[kind] = url_pattern(subject_kind.endpoint, f"{kind}_id")
+        url = patterns[kind].format(subject_id)
     return Subject(label, url, kind_label)
 
 
@@ -135,7 +142,8 @@ def describe_subjects(follow_ups) -> dict[tuple[str, uuid.UUID], Subject]:
     """Name and link of each follow-up's record: one query per kind, never one per row."""
     pairs = {(f.subject_kind, f.subject_id) for f in follow_ups}
     labels = subject_labels(pairs)
-    return {pair: subject_link(*pair, labels.get(pair)) for pair in pairs}
+    patterns: dict[str, str] = {}
+    return {pair: subject_link(*pair, labels.get(pair), patterns) for pair in pairs}
 
 
 def cadence_label(follow_up: FollowUp) -> str:

@@ -553,3 +553,43 @@ def test_another_workspaces_follow_up_is_not_found_and_not_touched(app, world, l
     for action in ("done", "snooze", "cancel", "reopen", "edit"):
         assert client.post(f"/follow-ups/{theirs}/{action}", {"until": "day"}).status_code == 404
     assert stored(app, world, theirs, side=world.b).status is FollowUpStatus.OPEN
+
+
+def test_the_jails_people_start_on_their_follow_ups_partners_and_viewers_on_partners(
+    app, world, login
+):
+    for member, start in (
+        (world.a.admin, "/follow-ups/"),
+        (world.a.staff, "/follow-ups/"),
+        (world.a.partner, "/partners/"),
+        (world.a.viewer, "/partners/"),
+    ):
+        response = login(member).get("/")
+        assert (response.status_code, response.location) == (302, start), member
+
+
+def test_each_rows_links_and_buttons_act_on_that_row_as_the_page_sends_them(
+    app, world, login, frozen
+):
+    one, two = add(app, world, ("One", chicago(2026, 3, 9, 9)), ("Two", chicago(2026, 3, 10, 15)))
+    client = login(world.a.staff)
+    body = client.get("/follow-ups/").get_data(as_text=True)
+    rows = {
+        title: row
+        for row in re.findall(r"<tr>.*?</tr>", body, re.S)
+        for title in re.findall(r'<td><a href="/follow-ups/[0-9a-f-]+">([^<]*)</a>', row)
+    }
+    assert f'<a href="/follow-ups/{one}">One</a>' in rows["One"]
+    assert f'<a href="/follow-ups/{two}">Two</a>' in rows["Two"]
+    # the Done form of row "Two", posted with exactly the fields the page holds
+    form = re.search(r'<form method="post" action="([^"]+/done)">(.*?)</form>', rows["Two"], re.S)
+    assert form.group(1) == f"/follow-ups/{two}/done"
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form[2]))
+    response = client.post(
+        form.group(1), {k: html.unescape(v) for k, v in fields.items()}, csrf=False
+    )
+    assert response.status_code == 302
+    assert stored(app, world, two).status is FollowUpStatus.DONE
+    assert stored(app, world, one).status is FollowUpStatus.OPEN
+    snooze = re.search(r'<form method="post" action="([^"]+/snooze)"', rows["One"])
+    assert snooze.group(1) == f"/follow-ups/{one}/snooze"
