@@ -32,6 +32,10 @@ class BaseConfig:
     BASE_URL = "http://127.0.0.1:5000"
     DEFAULT_TIMEZONE = "America/Chicago"
     PAGE_SIZE = 50
+    # Follow-ups the reminder sweep decides per committed transaction: larger is faster (the
+    # benchmark's 100,000 take 20-30% less time at 2,000 than at 500); on SQLite a batch holds
+    # the write lock for under a second.
+    SWEEP_BATCH_SIZE = 2000
     SESSION_IDLE_MINUTES = 30
     SESSION_ABSOLUTE_HOURS = 12
     # Flask-Limiter: memory:// counts per process; use redis://host:6379/1 in production

@@ -70,6 +70,11 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
             return redirect(url_for("followups.index"))
         return redirect(url_for("partners.index"))
 
+    if app.config["SCHEDULER"] == "celery":
+        from tasks.celery_app import celery_init_app
+
+        celery_init_app(app)  # tasks can be sent; `inreach worker` / `beat` run them
+
     access.check_declared(app)
     return app
 
@@ -99,6 +104,7 @@ def _register_models() -> None:
     import crm.auth.models  # noqa: F401
     import crm.facilities.models  # noqa: F401
     import crm.followups.models  # noqa: F401
+    import crm.followups.reminders  # noqa: F401  (keeps reminder plans in step on flush)
     import crm.messaging.models  # noqa: F401
     import crm.partners.models  # noqa: F401
     import crm.workspaces.models  # noqa: F401
@@ -110,9 +116,13 @@ def _register_blueprints(app: Flask) -> None:
     from crm.auth.views import bp as auth
     from crm.facilities.views import bp as facilities
     from crm.followups.views import bp as followups
+    from crm.messaging.settings_views import bp as notifications
     from crm.messaging.views import bp as messaging
     from crm.partners.views import bp as partners
+    from crm.web.health import bp as health
     from crm.workspaces.views import bp as workspaces
+
+    app.register_blueprint(health)
 
     # Contacts and the outreach log add their routes to the partners blueprint: imported
     # before the blueprint is registered, or they would be missing from the app.
@@ -125,6 +135,7 @@ def _register_blueprints(app: Flask) -> None:
         facilities,
         followups,
         messaging,
+        notifications,
         audit,
     ):
         app.register_blueprint(blueprint)

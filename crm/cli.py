@@ -29,8 +29,18 @@ main.add_command(routes_command)
 
 def register(app: Flask) -> None:
     from crm.messaging.cli import outbox
+    from tasks.cli import beat, jobs, worker
 
-    for command in (run, demo, create_workspace_command, create_user_command, outbox):
+    for command in (
+        run,
+        demo,
+        create_workspace_command,
+        create_user_command,
+        outbox,
+        jobs,
+        worker,
+        beat,
+    ):
         app.cli.add_command(command)
 
 
@@ -40,10 +50,16 @@ def register(app: Flask) -> None:
 @click.option("--threads", default=8, show_default=True, type=int)
 @with_appcontext
 def run(host: str, port: int, threads: int) -> None:
-    """Serve the app with waitress (one process, several threads)."""
+    """Serve the app with waitress (one process, several threads) and, with
+    INREACH_SCHEDULER=embedded (the default), run the periodic jobs in this process."""
     from waitress import serve
 
     app = current_app._get_current_object()
+    if app.config["SCHEDULER"] == "embedded":
+        from tasks.embedded import start_embedded
+
+        start_embedded(app)
+        click.echo("Periodic jobs run in this process (INREACH_SCHEDULER=embedded).")
     click.echo(f"Inreach is serving on http://{host}:{port}  (Ctrl+C to stop)")
     serve(app, host=host, port=port, threads=threads, ident="inreach")
 

@@ -18,7 +18,7 @@ class JobRun(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True, nullable=False)
     started_at: Mapped[datetime | None]
-    finished_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]  # of the last run that succeeded (/healthz's lag)
     # the clock the job ran at (INREACH_NOW or --now may differ from the wall clock)
     ran_for: Mapped[datetime | None]
     ok: Mapped[bool | None]

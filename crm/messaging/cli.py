@@ -74,3 +74,16 @@ def list_command(status: str | None, limit: int) -> None:
     for m in messages:
         created = m.created_at.strftime("%Y-%m-%d %H:%M UTC")
         click.echo(f"{m.public_id}  {created}  {m.kind:<16}  {m.recipient}  {m.status.value}")
+
+
+@outbox.command("send")
+def send_command() -> None:
+    """Send the mail that is due now over SMTP (INREACH_MAIL_HOST, _PORT, _STARTTLS, _USERNAME,
+    _PASSWORD, _FROM); without SMTP configured, say how many messages wait. Messages waiting
+    for a retry go at their time, not before."""
+    from tasks.runner import run_job
+
+    try:
+        click.echo(run_job("outbox.send"))
+    except Exception as error:  # recorded in JobRun and logged with its traceback
+        raise click.ClickException(f"sending failed: {type(error).__name__}: {error}") from None

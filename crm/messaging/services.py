@@ -10,6 +10,8 @@ queries, so no workspace page can show their links.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -88,15 +90,41 @@ def queue_message(
     belongs to the workspace bound now. Subjects say what to do, never whom it is about: no
     names of incarcerated people (RELIABILITY.md).
     """
+    message, workspace_id = _new_message(
+        kind, idempotency_key, recipient, subject, body, recipient_user_id
+    )
+    existing = _existing(idempotency_key)
+    if existing is not None:
+        return _same_owner(existing, workspace_id)
+    try:
+        # In a savepoint: if another transaction queued the same key since our lookup, the
+        # unique index refuses this row and only the savepoint is lost, not the caller's work.
+        with db.session.begin_nested():
+            db.session.add(message)
+    except IntegrityError:
+        existing = _existing(idempotency_key)
+        if existing is None:
+            raise  # another constraint: a bug to see, not a duplicate to absorb
+        return _same_owner(existing, workspace_id)
+    return message
+
+
+def _new_message(
+    kind: str,
+    idempotency_key: str,
+    recipient: str,
+    subject: str,
+    body: str,
+    recipient_user_id: int | None,
+) -> tuple[Message, int | None]:
+    """The message to queue, checked, and the workspace it belongs to (None: an account
+    email). Not yet in the session."""
     if not kind or len(kind) > KIND_MAX:
         raise OutboxError(f"a message kind has 1 to {KIND_MAX} characters")
     if not idempotency_key or len(idempotency_key) > KEY_MAX:
         raise OutboxError(f"an idempotency key has 1 to {KEY_MAX} characters")
     recipient, subject = _clean_recipient(recipient), _clean_subject(subject)
     workspace_id = None if kind in ACCOUNT_KINDS else current_workspace_id()
-    existing = _existing(idempotency_key)
-    if existing is not None:
-        return _same_owner(existing, workspace_id)
     # workspace_id is left to the tenancy listener: the current workspace, or none for an
     # account email
     message = Message(
@@ -110,17 +138,92 @@ def queue_message(
         attempts=0,
         last_error="",
     )
-    try:
-        # In a savepoint: if another transaction queued the same key since our lookup, the
-        # unique index refuses this row and only the savepoint is lost, not the caller's work.
-        with db.session.begin_nested():
-            db.session.add(message)
-    except IntegrityError:
-        existing = _existing(idempotency_key)
-        if existing is None:
-            raise  # another constraint: a bug to see, not a duplicate to absorb
-        return _same_owner(existing, workspace_id)
-    return message
+    return message, workspace_id
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The arguments of one queue_message call, for add_messages and queue_each."""
+
+    kind: str
+    idempotency_key: str
+    recipient: str
+    subject: str
+    body: str
+    recipient_user_id: int | None = None
+
+
+LOOKUP_CHUNK = 500  # keys per lookup query
+
+
+def existing_messages(keys: Iterable[str]) -> dict[str, Message]:
+    """The messages already queued under these idempotency keys, in any workspace or none, by
+    key: the keys looked up 500 to a query, the messages loaded only for those found (the usual
+    answer is none). For add_messages."""
+    keys = list(dict.fromkeys(keys))
+    existing: dict[str, Message] = {}
+    with all_workspaces():
+        for start in range(0, len(keys), LOOKUP_CHUNK):
+            chunk = keys[start : start + LOOKUP_CHUNK]
+            found = list(
+                db.session.execute(
+                    select(Message.idempotency_key).where(Message.idempotency_key.in_(chunk))
+                ).scalars()
+            )
+            if found:
+                existing.update(
+                    (message.idempotency_key, message)
+                    for message in db.session.execute(
+                        select(Message).where(Message.idempotency_key.in_(found))
+                    ).scalars()
+                )
+    return existing
+
+
+def add_messages(drafts: Sequence[Draft], existing: dict[str, Message]) -> list[Message]:
+    """Each draft's message: the one `existing` holds under its key (checked to belong where
+    the caller is, as queue_message does), else a new one added to the session, not flushed; a
+    key repeated among the drafts gives one message.
+
+    Many messages queued at the cost of a few (the reminder sweep's batch), with queue_message's
+    guarantees: the caller flushes the new ones in a savepoint and, if the unique index refuses
+    one (another transaction queued its key since `existing` was looked up), rolls the savepoint
+    back and queues each message alone (queue_each), which absorbs the duplicate, or raises on
+    any other constraint: a bug to see."""
+    messages: list[Message] = []
+    new: dict[str, tuple[Message, int | None]] = {}
+    for draft in drafts:
+        key = draft.idempotency_key
+        message, workspace_id = _new_message(
+            draft.kind, key, draft.recipient, draft.subject, draft.body, draft.recipient_user_id
+        )
+        if key in existing:
+            messages.append(_same_owner(existing[key], workspace_id))
+        elif key in new:  # twice among the drafts: one message (not stamped with its workspace yet)
+            first, owner = new[key]
+            if owner != workspace_id:
+                raise OutboxError("this idempotency key belongs to a message of another workspace")
+            messages.append(first)
+        else:
+            new[key] = (message, workspace_id)
+            messages.append(message)
+    db.session.add_all(message for message, _ in new.values())
+    return messages
+
+
+def queue_each(drafts: Sequence[Draft]) -> list[Message]:
+    """queue_message for each draft, one savepoint each: the way back after a conflict."""
+    return [
+        queue_message(
+            kind=draft.kind,
+            idempotency_key=draft.idempotency_key,
+            recipient=draft.recipient,
+            subject=draft.subject,
+            body=draft.body,
+            recipient_user_id=draft.recipient_user_id,
+        )
+        for draft in drafts
+    ]
 
 
 def outbox_page(status: MessageStatus | None = None, page: int = 1, per_page: int = 50) -> Page:

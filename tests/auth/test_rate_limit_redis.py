@@ -56,7 +56,10 @@ def test_failed_logins_are_counted_in_redis(redis_url):
     prefix = f"inreach-test-{uuid.uuid4().hex[:8]}"
     result = subprocess.run(
         [sys.executable, "-c", SCRIPT, redis_url, prefix],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     statuses = result.stdout.split()

@@ -1,0 +1,1 @@
+"""Background work under real parts: worker processes, the broker, SMTP."""
