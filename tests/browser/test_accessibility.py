@@ -295,7 +295,16 @@ def test_on_a_phone_the_pages_do_not_scroll_sideways(live_server, page: Page, de
     page.context.add_cookies(demo.cookies)
     page.set_viewport_size({"width": 320, "height": 640})
     wide, unreachable = {}, []
-    for path in ("/workspaces/members", "/outbox/", "/audit/", "/account/password"):
+    for path in (
+        "/partners/",
+        "/partners/pipeline",
+        "/follow-ups/",
+        "/facilities/",
+        "/workspaces/members",
+        "/outbox/",
+        "/audit/",
+        "/account/password",
+    ):
         page.goto(path)
         width = page.evaluate("() => document.documentElement.scrollWidth")
         if width > 320:
