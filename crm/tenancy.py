@@ -294,10 +294,12 @@ def _apply_scope(state: ORMExecuteState) -> None:
         return
     if scope.all_workspaces:
         return
-    if state.is_column_load:
-        # Refreshing an expired or deferred attribute: a fetch by primary key, which loader
-        # criteria do not reach. The same predicate as a plain WHERE, so an object outside the
-        # scope fails to refresh (ObjectDeletedError) instead of leaking.
+    # Two statements loader criteria do not reach, given the same predicates as a plain WHERE:
+    # refreshing an expired or deferred attribute (a fetch by primary key: an object outside the
+    # scope fails to refresh, ObjectDeletedError, instead of leaking), and an ORM bulk UPDATE by
+    # primary key (a list of parameter sets: a row outside the scope is not matched).
+    bulk_by_primary_key = state.is_update and isinstance(state.parameters, list | tuple)
+    if state.is_column_load or bulk_by_primary_key:
         for mapper in state.all_mappers:
             if issubclass(mapper.class_, WorkspaceScoped):
                 state.statement = state.statement.where(*_scope_predicates(mapper.class_, scope))

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import delete, event, func, select, text, update
+from sqlalchemy.exc import InvalidRequestError
 from werkzeug.exceptions import NotFound
 
 from crm.extensions import db
@@ -114,6 +115,34 @@ def test_orm_bulk_update_and_delete_touch_only_the_current_workspace(app, world)
         assert viewers == 1
         with workspace_context(world.a.id):
             assert set(db.session.execute(select(Organization.mission)).scalars()) == {"bulk"}
+
+
+def test_an_orm_bulk_update_by_primary_key_touches_only_the_current_workspace(app, world):
+    """A list of parameter sets with primary keys: loader criteria do not reach it. With the
+    scope's WHERE added, SQLAlchemy asks for synchronize_session=None (it cannot update held
+    objects then): a plain call is refused before any SQL, never run unscoped."""
+    with app.app_context():
+        with workspace_context(world.a.id):
+            db.session.execute(
+                update(Organization),
+                [
+                    {"id": world.a.org_x_id, "mission": "bulk by key"},
+                    {"id": world.b.org_x_id, "mission": "bulk by key"},
+                ],
+                execution_options={"synchronize_session": None},
+            )
+            db.session.commit()
+            with pytest.raises(InvalidRequestError, match="synchronize_session=None"):
+                db.session.execute(update(Organization), [{"id": world.b.org_x_id, "mission": "x"}])
+        with all_workspaces():
+            missions = dict(
+                db.session.execute(
+                    select(Organization.id, Organization.mission).where(
+                        Organization.id.in_([world.a.org_x_id, world.b.org_x_id])
+                    )
+                ).all()
+            )
+    assert missions == {world.a.org_x_id: "bulk by key", world.b.org_x_id: "Mission X"}
 
 
 def test_new_records_are_stamped_with_the_current_workspace(app, world):

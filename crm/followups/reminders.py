@@ -351,11 +351,10 @@ def _write(decided: list[Decided]) -> None:
 def _move_on(part: Decided) -> None:
     """Write the workspace's new plans (bound: its workspace_context) and reopen the snoozed."""
     if part.plans:
-        # scoped by hand: an UPDATE by primary key is not given the tenancy's criteria
+        # by primary key, scoped by the tenancy (which needs synchronize_session=None); held
+        # objects are expired below instead
         db.session.execute(
-            update(FollowUp).where(FollowUp.workspace_id == part.workspace_id),
-            part.plans,
-            execution_options={"synchronize_session": None},
+            update(FollowUp), part.plans, execution_options={"synchronize_session": None}
         )
         # a follow-up the caller holds as an object (decide_follow_up) reads its new plan
         for plan in part.plans:
