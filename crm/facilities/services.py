@@ -453,27 +453,29 @@ def update_unit(unit: Unit, data: UnitInput) -> Unit:
     return unit
 
 
-def archive_unit(unit: Unit) -> Unit:
-    """Out of the facility's live units; its officers and references stay."""
-    require_live(_facility_of(unit))
-    if unit.archived_at is None:
-        unit.archived_at = clock.now()
+def archive_part(part: Unit | Location) -> Unit | Location:
+    """A unit or room out of the facility's live ones; its officers and references stay."""
+    require_live(_facility_of(part))
+    if part.archived_at is None:
+        part.archived_at = clock.now()
     db.session.flush()
-    return unit
+    return part
 
 
-def restore_unit(unit: Unit) -> Unit:
-    facility = _facility_of(unit)
+def restore_part(part: Unit | Location) -> Unit | Location:
+    """A unit or room back among the live ones, unless a live one has taken its name."""
+    facility = _facility_of(part)
     require_live(facility)
-    if unit.archived_at is not None:
-        if _name_taken(Unit, facility, unit.name, unit):
+    if part.archived_at is not None:
+        if _name_taken(type(part), facility, part.name, part):
+            noun = "unit" if isinstance(part, Unit) else "room"
             raise WriteRefused(
-                f"Another unit of {facility.name} is called {unit.name} now: "
+                f"Another {noun} of {facility.name} is called {part.name} now: "
                 "rename or archive that one first."
             )
-        unit.archived_at = None
+        part.archived_at = None
     db.session.flush()
-    return unit
+    return part
 
 
 # --- locations ------------------------------------------------------------------------------
@@ -492,28 +494,6 @@ def update_location(location: Location, data: LocationInput) -> Location:
     require_live(facility, location, "room")
     for key, value in _clean_location(data, facility, location).items():
         setattr(location, key, value)
-    db.session.flush()
-    return location
-
-
-def archive_location(location: Location) -> Location:
-    require_live(_facility_of(location))
-    if location.archived_at is None:
-        location.archived_at = clock.now()
-    db.session.flush()
-    return location
-
-
-def restore_location(location: Location) -> Location:
-    facility = _facility_of(location)
-    require_live(facility)
-    if location.archived_at is not None:
-        if _name_taken(Location, facility, location.name, location):
-            raise WriteRefused(
-                f"Another room of {facility.name} is called {location.name} now: "
-                "rename or archive that one first."
-            )
-        location.archived_at = None
     db.session.flush()
     return location
 

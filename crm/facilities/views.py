@@ -237,7 +237,7 @@ def _archive_or_restore(loader, record_id: uuid.UUID, action, message: str):
 @allow(*WRITERS)
 def archive_unit(unit_id: uuid.UUID):
     return _archive_or_restore(
-        services.load_unit, unit_id, services.archive_unit, "{name} was archived."
+        services.load_unit, unit_id, services.archive_part, "{name} was archived."
     )
 
 
@@ -245,7 +245,7 @@ def archive_unit(unit_id: uuid.UUID):
 @allow(*WRITERS)
 def restore_unit(unit_id: uuid.UUID):
     return _archive_or_restore(
-        services.load_unit, unit_id, services.restore_unit, "{name} was restored."
+        services.load_unit, unit_id, services.restore_part, "{name} was restored."
     )
 
 
@@ -296,7 +296,7 @@ def edit_location(location_id: uuid.UUID):
 @allow(*WRITERS)
 def archive_location(location_id: uuid.UUID):
     return _archive_or_restore(
-        services.load_location, location_id, services.archive_location, "{name} was archived."
+        services.load_location, location_id, services.archive_part, "{name} was archived."
     )
 
 
@@ -304,7 +304,7 @@ def archive_location(location_id: uuid.UUID):
 @allow(*WRITERS)
 def restore_location(location_id: uuid.UUID):
     return _archive_or_restore(
-        services.load_location, location_id, services.restore_location, "{name} was restored."
+        services.load_location, location_id, services.restore_part, "{name} was restored."
     )
 
 

@@ -33,9 +33,8 @@ from crm.facilities.services import (
     UnitInput,
     WriteRefused,
     archive_facility,
-    archive_location,
+    archive_part,
     archive_rule,
-    archive_unit,
     create_facility,
     create_location,
     create_rule,
@@ -43,7 +42,7 @@ from crm.facilities.services import (
     facility_page,
     list_facilities,
     restore_facility,
-    restore_unit,
+    restore_part,
     update_facility,
     update_location,
     update_rule,
@@ -226,10 +225,10 @@ def test_an_archived_facility_is_read_only_until_restored(app, world):
             (update_facility, facility, FacilityInput(name="Renamed", timezone="UTC")),
             (create_unit, facility, UnitInput(name="Unit G", sex=Sex.MALE)),
             (update_unit, unit, UnitInput(name="Renamed", sex=Sex.FEMALE)),
-            (archive_unit, unit),
+            (archive_part, unit),
             (create_location, facility, LocationInput(name="Gym", kind=LocationKind.GYM)),
             (update_location, location, LocationInput(name="Renamed", kind="gym")),
-            (archive_location, location),
+            (archive_part, location),
             (create_rule, facility, RuleInput(topic=RuleTopic.DRESS, text="No open-toed shoes.")),
             (update_rule, rule, RuleInput(topic="dress", text="Changed")),
             (archive_rule, rule),
@@ -341,12 +340,12 @@ def test_a_unit_keeps_its_own_name_and_archived_names_are_free(app, world):
         facility = world_facility(world)
         unit = db.session.execute(select(Unit).where(Unit.facility_id == facility.id)).scalar_one()
         update_unit(unit, UnitInput(name="UNIT F", sex="female"))  # its own name, any case
-        archive_unit(unit)
+        archive_part(unit)
         twin = create_unit(facility, UnitInput(name="Unit F", sex="female"))
         with pytest.raises(WriteRefused, match="rename or archive that one first"):
-            restore_unit(unit)
-        archive_unit(twin)
-        restore_unit(unit)
+            restore_part(unit)
+        archive_part(twin)
+        restore_part(unit)
         assert unit.archived_at is None
         with pytest.raises(WriteRefused, match="restore it first"):
             update_unit(twin, UnitInput(name="Unit F2", sex="female"))
@@ -431,7 +430,7 @@ def test_the_page_groups_rules_by_topic_and_sets_archived_records_apart(app, wor
         create_rule(facility, RuleInput(topic="identification", text="Bring a photo ID."))
         create_rule(facility, RuleInput(topic="phones", text="No smart watches either."))
         archive_rule(create_rule(facility, RuleInput(topic="dress", text="Old dress code.")))
-        archive_unit(create_unit(facility, UnitInput(name="Unit Z", sex="male")))
+        archive_part(create_unit(facility, UnitInput(name="Unit Z", sex="male")))
         page = facility_page(facility.public_id)
         assert list(page.rules) == [RuleTopic.PHONES, RuleTopic.IDENTIFICATION, RuleTopic.EMERGENCY]
         assert [r.text for r in page.rules[RuleTopic.PHONES]] == [
