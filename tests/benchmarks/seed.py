@@ -12,6 +12,7 @@ import os
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -153,34 +154,35 @@ def log(message: str) -> None:
 def prepare(postgres_url: str | None = None) -> Seeded:
     """The seeded database, built now if the cache is missing or stale."""
     use_cheap_hasher()
-    key = cache_key()
+    return _describe(cached_database("bench", cache_key(), _build, postgres_url))
+
+
+def cached_database(
+    name: str, key: str, build: Callable[[str], None], postgres_url: str | None = None
+) -> str:
+    """The URL of a database `build(url)` made for this `key`, built now if the cache is
+    missing or stale: a SQLite file `<name>-<key>.db` in CACHE_DIR, or the PostgreSQL database
+    of `postgres_url`, which records its key in a `bench_seed` table."""
     if postgres_url:
-        return _prepare_postgres(postgres_url, key)
-    return _prepare_sqlite(key)
-
-
-def _prepare_sqlite(key: str) -> Seeded:
+        return _cached_postgres(postgres_url, key, build)
     CACHE_DIR.mkdir(exist_ok=True)
-    path = CACHE_DIR / f"bench-{key}.db"
-    url = f"sqlite:///{path}"
+    path = CACHE_DIR / f"{name}-{key}.db"
     if path.exists():
         log(f"using cached {path.name}")
-        return _describe(url)
-    for old in CACHE_DIR.glob("bench-*.db*"):  # stale keys, and a half-built file
+        return f"sqlite:///{path}"
+    for old in CACHE_DIR.glob(f"{name}-*.db*"):  # stale keys, a half-built file, run copies
         old.unlink()
-    building = CACHE_DIR / f"building-{key}.db"
-    for leftover in CACHE_DIR.glob("building-*"):
+    building = CACHE_DIR / f"{name}-building-{key}.db"
+    build(f"sqlite:///{building}")
+    for leftover in CACHE_DIR.glob(f"{building.name}-*"):  # -wal, -shm (checkpointed)
         leftover.unlink()
-    _build(f"sqlite:///{building}")
     building.rename(path)
-    return _describe(url)
+    return f"sqlite:///{path}"
 
 
-def _prepare_postgres(url: str, key: str) -> Seeded:
+def _cached_postgres(url: str, key: str, build: Callable[[str], None]) -> str:
     target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     engine = create_engine(target)
-    current = None
     try:
         with engine.connect() as connection:
             current = connection.execute(text("SELECT key FROM bench_seed")).scalar()
@@ -190,19 +192,19 @@ def _prepare_postgres(url: str, key: str) -> Seeded:
         engine.dispose()
     if current == key:
         log(f"using cached PostgreSQL database {target.database} ({key})")
-        admin.dispose()
-        return _describe(url)
+        return url
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
         connection.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
     admin.dispose()
-    _build(url)
+    build(url)
     engine = create_engine(target)
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE bench_seed (key text NOT NULL)"))
         connection.execute(text("INSERT INTO bench_seed (key) VALUES (:key)"), {"key": key})
     engine.dispose()
-    return _describe(url)
+    return url
 
 
 def _describe(url: str) -> Seeded:
@@ -268,7 +270,7 @@ def _build(url: str) -> None:
                     engine, rng, now, workspace_id, zone, membership_id, public_ids, next_follow_up
                 )
                 log(f"workspace {workspace_id} done at {time.perf_counter() - started:.1f} s")
-        _finish(engine)
+        finish(engine, ("organizations", "contacts", "follow_ups"))
         engine.dispose()
     log(f"built in {time.perf_counter() - started:.1f} s")
 
@@ -411,10 +413,10 @@ def _insert_follow_ups(
     return first_id + total
 
 
-def _finish(engine) -> None:
-    """PostgreSQL: sequences past the explicit ids, and statistics (autovacuum would gather
-    them soon after a real import). SQLite keeps no statistics unless asked: left as the
-    application leaves it."""
+def finish(engine, tables: tuple[str, ...]) -> None:
+    """SQLite: the WAL folded into the file (runs copy or reuse it). PostgreSQL: the sequences
+    of `tables` past the explicit ids, and statistics (autovacuum would gather them soon after
+    a real import)."""
     if engine.dialect.name != "postgresql":
         raw = engine.raw_connection()
         try:
@@ -423,7 +425,7 @@ def _finish(engine) -> None:
             raw.close()
         return
     with engine.begin() as connection:
-        for table in ("organizations", "contacts", "follow_ups"):
+        for table in tables:
             connection.exec_driver_sql(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT max(id) FROM {table}))"

@@ -31,11 +31,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 
 from tests.benchmarks import seed
-from tests.benchmarks.seed import CACHE_DIR, log, make_app, migration_head
+from tests.benchmarks.seed import log, make_app, migration_head
 
 SEED_VERSION = "1"  # bump when the data below changes
 NOW = datetime(2026, 1, 14, 15, 0, tzinfo=UTC)  # a Wednesday, no daylight-saving change near
@@ -63,59 +63,13 @@ class Seeded:
 
 
 def cache_key() -> str:
-    return f"sweep-v{SEED_VERSION}-{migration_head()}"
+    return f"v{SEED_VERSION}-{migration_head()}"
 
 
 def prepare(postgres_url: str | None = None) -> Seeded:
     """The seeded database, built now if the cache is missing or stale."""
     key = cache_key()
-    if postgres_url:
-        return _prepare_postgres(postgres_url, key)
-    return _prepare_sqlite(key)
-
-
-def _prepare_sqlite(key: str) -> Seeded:
-    # Names of their own: seed.py clears bench-*.db* and building-* of the page benchmark.
-    CACHE_DIR.mkdir(exist_ok=True)
-    path = CACHE_DIR / f"{key}.db"
-    if path.exists():
-        log(f"using cached {path.name}")
-        return Seeded(f"sqlite:///{path}", key)
-    for old in CACHE_DIR.glob("sweep-*.db*"):  # stale keys, a half-built file, run copies
-        old.unlink()
-    building = CACHE_DIR / f"sweep-building-{key}.db"
-    _build(f"sqlite:///{building}")
-    for leftover in CACHE_DIR.glob(f"{building.name}-*"):  # -wal, -shm (checkpointed)
-        leftover.unlink()
-    building.rename(path)
-    return Seeded(f"sqlite:///{path}", key)
-
-
-def _prepare_postgres(url: str, key: str) -> Seeded:
-    target = make_url(url)
-    engine = create_engine(target)
-    try:
-        with engine.connect() as connection:
-            current = connection.execute(text("SELECT key FROM bench_seed")).scalar()
-    except Exception:  # no such database or table: build it
-        current = None
-    finally:
-        engine.dispose()
-    if current == key:
-        log(f"using cached PostgreSQL database {target.database} ({key})")
-        return Seeded(url, key)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
-        connection.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
-    admin.dispose()
-    _build(url)
-    engine = create_engine(target)
-    with engine.begin() as connection:
-        connection.execute(text("CREATE TABLE bench_seed (key text NOT NULL)"))
-        connection.execute(text("INSERT INTO bench_seed (key) VALUES (:key)"), {"key": key})
-    engine.dispose()
-    return Seeded(url, key)
+    return Seeded(seed.cached_database("sweep", key, _build, postgres_url), key)
 
 
 # --- building -------------------------------------------------------------------------------
@@ -148,7 +102,10 @@ def _build(url: str) -> None:
             f"{time.perf_counter() - started:.1f} s"
         )
         _insert_follow_ups(engine, rng, spaces)
-        _finish(engine)
+        seed.finish(
+            engine,
+            ("workspaces", "users", "memberships", "organizations", "follow_ups", "messages"),
+        )
         engine.dispose()
     log(f"built in {time.perf_counter() - started:.1f} s")
 
@@ -401,35 +358,6 @@ def _message(rng, message_id, workspace_id, follow_up_id, stage, user, at) -> di
         "claimed_at": at,
         "sent_at": at,
     }
-
-
-def _finish(engine) -> None:
-    """As seed.py: on SQLite the WAL folded into the file (it is copied for each run); on
-    PostgreSQL the sequences past the explicit ids, and statistics (autovacuum would gather
-    them soon after a real import)."""
-    if engine.dialect.name != "postgresql":
-        raw = engine.raw_connection()
-        try:
-            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            raw.close()
-        return
-    with engine.begin() as connection:
-        for table in (
-            "workspaces",
-            "users",
-            "memberships",
-            "organizations",
-            "follow_ups",
-            "messages",
-        ):
-            connection.exec_driver_sql(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT max(id) FROM {table}))"
-            )
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql("VACUUM ANALYZE")
-    log("PostgreSQL: sequences set, VACUUM ANALYZE done")
 
 
 def postgres_url_from_env() -> str | None:
