@@ -158,25 +158,18 @@ LOOKUP_CHUNK = 500  # keys per lookup query
 
 def existing_messages(keys: Iterable[str]) -> dict[str, Message]:
     """The messages already queued under these idempotency keys, in any workspace or none, by
-    key: the keys looked up 500 to a query, the messages loaded only for those found (the usual
-    answer is none). For add_messages."""
+    key, 500 keys to a query (the usual answer is none). For add_messages."""
     keys = list(dict.fromkeys(keys))
     existing: dict[str, Message] = {}
     with all_workspaces():
         for start in range(0, len(keys), LOOKUP_CHUNK):
             chunk = keys[start : start + LOOKUP_CHUNK]
-            found = list(
-                db.session.execute(
-                    select(Message.idempotency_key).where(Message.idempotency_key.in_(chunk))
+            existing.update(
+                (message.idempotency_key, message)
+                for message in db.session.execute(
+                    select(Message).where(Message.idempotency_key.in_(chunk))
                 ).scalars()
             )
-            if found:
-                existing.update(
-                    (message.idempotency_key, message)
-                    for message in db.session.execute(
-                        select(Message).where(Message.idempotency_key.in_(found))
-                    ).scalars()
-                )
     return existing
 
 
